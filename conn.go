@@ -1,0 +1,253 @@
+package kmsenc
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	"github.com/kmsenc/kmsenc/rewrite"
+)
+
+// conn wraps one base connection. Statements that touch no encrypted table
+// go straight to it; the others run their plan (exec.go).
+type conn struct {
+	c    *Connector
+	base driver.Conn
+}
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
+)
+
+// plan returns the statement's plan; a refusal is reported to the hooks.
+func (cn *conn) plan(ctx context.Context, query string) (*rewrite.Plan, error) {
+	p, err := cn.c.rewriter.Rewrite(query)
+	if err != nil {
+		cn.c.emit(ctx, Event{Kind: EventRefused, Err: err})
+		return nil, err
+	}
+	return p, nil
+}
+
+// Prepare implements driver.Conn.
+func (cn *conn) Prepare(query string) (driver.Stmt, error) {
+	return cn.PrepareContext(context.Background(), query)
+}
+
+// PrepareContext prepares the plan's SQL on the base connection: the
+// original text for a pass-through statement, the rewritten one otherwise.
+func (cn *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	p, err := cn.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := cn.basePrepare(ctx, p.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return &stmt{cn: cn, plan: p, base: bs}, nil
+}
+
+// Close implements driver.Conn.
+func (cn *conn) Close() error { return cn.base.Close() }
+
+// Begin implements driver.Conn.
+func (cn *conn) Begin() (driver.Tx, error) {
+	return cn.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// BeginTx forwards to the base connection. The transaction needs no wrapper:
+// kmsenc's own statements (key lookups) run on the same connection, and so
+// inside the same transaction.
+func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if b, ok := cn.base.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	if opts.Isolation != 0 || opts.ReadOnly {
+		return nil, errors.New("kmsenc: the base driver supports no transaction options")
+	}
+	return cn.base.Begin() //nolint:staticcheck // the base offers nothing newer
+}
+
+// ExecContext runs a statement without rows.
+func (cn *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	p, err := cn.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind == rewrite.PassThrough {
+		if e, ok := cn.base.(driver.ExecerContext); ok {
+			return e.ExecContext(ctx, query, args)
+		}
+		return nil, driver.ErrSkip
+	}
+	return cn.execPlan(ctx, p, args, cn.connTarget(p))
+}
+
+// QueryContext runs a statement with rows.
+func (cn *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	p, err := cn.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind == rewrite.PassThrough {
+		if q, ok := cn.base.(driver.QueryerContext); ok {
+			return q.QueryContext(ctx, query, args)
+		}
+		return nil, driver.ErrSkip
+	}
+	return cn.queryPlan(ctx, p, args, cn.connTarget(p))
+}
+
+// Ping forwards to the base connection.
+func (cn *conn) Ping(ctx context.Context) error {
+	if p, ok := cn.base.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// ResetSession forwards to the base connection.
+func (cn *conn) ResetSession(ctx context.Context) error {
+	if r, ok := cn.base.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+// IsValid forwards to the base connection.
+func (cn *conn) IsValid() bool {
+	if v, ok := cn.base.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+// CheckNamedValue lets the base driver accept its own argument types (pgx
+// takes any Go value); without a checker database/sql's default conversion
+// applies.
+func (cn *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if c, ok := cn.base.(driver.NamedValueChecker); ok {
+		return c.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+// basePrepare prepares sql on the base connection.
+func (cn *conn) basePrepare(ctx context.Context, sql string) (driver.Stmt, error) {
+	if p, ok := cn.base.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, sql)
+	}
+	return cn.base.Prepare(sql)
+}
+
+// baseExec runs sql on the base connection; a base that declines direct
+// execution (driver.ErrSkip, as go-sql-driver/mysql does without
+// interpolateParams) gets a prepared statement. kmsenc itself never returns
+// ErrSkip after it has planned a statement: database/sql would run it again,
+// and every row would get a second data key.
+func (cn *conn) baseExec(ctx context.Context, sql string, args []driver.NamedValue) (driver.Result, error) {
+	if e, ok := cn.base.(driver.ExecerContext); ok {
+		res, err := e.ExecContext(ctx, sql, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return res, err
+		}
+	}
+	st, err := cn.basePrepare(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return stmtExec(ctx, st, args)
+}
+
+// baseQuery is baseExec for statements with rows.
+func (cn *conn) baseQuery(ctx context.Context, sql string, args []driver.NamedValue) (driver.Rows, error) {
+	if q, ok := cn.base.(driver.QueryerContext); ok {
+		rows, err := q.QueryContext(ctx, sql, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return rows, err
+		}
+	}
+	st, err := cn.basePrepare(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmtQuery(ctx, st, args)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &closingRows{Rows: rows, stmt: st}, nil
+}
+
+// connTarget runs a plan's main statement through the connection.
+func (cn *conn) connTarget(p *rewrite.Plan) target {
+	return target{
+		exec: func(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+			return cn.baseExec(ctx, p.SQL, args)
+		},
+		query: func(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+			return cn.baseQuery(ctx, p.SQL, args)
+		},
+	}
+}
+
+// target is where a plan's main statement runs: the connection, or a
+// prepared statement.
+type target struct {
+	exec  func(ctx context.Context, args []driver.NamedValue) (driver.Result, error)
+	query func(ctx context.Context, args []driver.NamedValue) (driver.Rows, error)
+}
+
+func stmtExec(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
+	if e, ok := st.(driver.StmtExecContext); ok {
+		return e.ExecContext(ctx, args)
+	}
+	vals, err := namedToValues(args)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(vals) //nolint:staticcheck // the base offers nothing newer
+}
+
+func stmtQuery(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Rows, error) {
+	if q, ok := st.(driver.StmtQueryContext); ok {
+		return q.QueryContext(ctx, args)
+	}
+	vals, err := namedToValues(args)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(vals) //nolint:staticcheck // the base offers nothing newer
+}
+
+func namedToValues(args []driver.NamedValue) ([]driver.Value, error) {
+	vals := make([]driver.Value, len(args))
+	for i, a := range args {
+		if a.Name != "" {
+			return nil, errors.New("kmsenc: the base driver does not support named arguments")
+		}
+		vals[i] = a.Value
+	}
+	return vals, nil
+}
+
+// closingRows closes the statement it came from after the rows.
+type closingRows struct {
+	driver.Rows
+	stmt driver.Stmt
+}
+
+func (r *closingRows) Close() error {
+	err := r.Rows.Close()
+	return errors.Join(err, r.stmt.Close())
+}

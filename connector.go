@@ -1,0 +1,206 @@
+package kmsenc
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/kmsenc/kmsenc/envelope"
+	"github.com/kmsenc/kmsenc/providers"
+	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// Connector opens kmsenc connections over a base driver's connector. It
+// holds everything shared by the connections of one *sql.DB: the schema, the
+// plan cache, the keyrings with their data-key caches, and what was learned
+// about the tables. Use it with sql.OpenDB; close it (sql.DB.Close does) to
+// release the key management clients.
+type Connector struct {
+	base     driver.Connector
+	drv      driver.Driver
+	dialect  *Dialect
+	cfg      *Config
+	opts     options
+	rewriter rewrite.Rewriter
+	// keyrings by table; tables without their own key share one keyring.
+	keyrings map[*schema.Table]*envelope.Keyring
+	closers  []io.Closer
+
+	tablesMu sync.Mutex
+	tables   map[*schema.Table]*tableInfo
+}
+
+var (
+	_ driver.Connector = (*Connector)(nil)
+	_ io.Closer        = (*Connector)(nil)
+)
+
+// NewConnector returns a Connector that encrypts the tables of cfg over the
+// base connector of the given dialect. Dialect packages wrap it, e.g.
+// postgres.NewConnector(base, cfg, opts...).
+func NewConnector(base driver.Connector, d *Dialect, cfg *Config, opts ...Option) (*Connector, error) {
+	if base == nil || d == nil || cfg == nil {
+		return nil, fmt.Errorf("%w: NewConnector needs a base connector, a dialect and a config", ErrConfig)
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	c := &Connector{
+		base:     base,
+		dialect:  d,
+		cfg:      cfg,
+		opts:     o,
+		rewriter: rewrite.NewCache(d.NewRewriter(cfg), o.planCacheSize),
+		keyrings: make(map[*schema.Table]*envelope.Keyring),
+		tables:   make(map[*schema.Table]*tableInfo),
+	}
+	if err := c.openKeyrings(context.Background()); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// openKeyrings opens one keyring per distinct master key of the schema.
+func (c *Connector) openKeyrings(ctx context.Context) error {
+	opened := make(map[string]providers.Provider) // by URL
+	open := func(keyURL string) (providers.Provider, error) {
+		if p, ok := opened[keyURL]; ok {
+			return p, nil
+		}
+		p, ok := c.opts.providers[keyURL]
+		if !ok {
+			var err error
+			if p, err = providers.Open(ctx, keyURL); err != nil {
+				return nil, err
+			}
+			c.closers = append(c.closers, p)
+		}
+		opened[keyURL] = p
+		return p, nil
+	}
+	byKey := make(map[string]*envelope.Keyring)
+	for _, t := range c.cfg.Tables {
+		key := c.cfg.Key
+		if t.Key != nil {
+			key = *t.Key
+		}
+		id := keyIdentity(key)
+		if kr, ok := byKey[id]; ok {
+			c.keyrings[t] = kr
+			continue
+		}
+		cur, err := open(key.URL)
+		if err != nil {
+			return fmt.Errorf("kmsenc: table %s: %w", t.Name, err)
+		}
+		prev := make(map[int]providers.Provider, len(key.Previous))
+		for v, u := range key.Previous {
+			if prev[v], err = open(u); err != nil {
+				return fmt.Errorf("kmsenc: table %s: key version %d: %w", t.Name, v, err)
+			}
+		}
+		kr, err := envelope.NewKeyring(envelope.KeyringConfig{
+			Current:        cur,
+			Version:        key.Version,
+			Previous:       prev,
+			CacheTTL:       c.cfg.Cache.TTL,
+			CacheMaxKeys:   c.cfg.Cache.MaxKeys,
+			MaxConcurrency: c.opts.maxConcurrency,
+			Observe:        c.observe,
+		})
+		if err != nil {
+			return fmt.Errorf("kmsenc: table %s: %w", t.Name, err)
+		}
+		byKey[id] = kr
+		c.keyrings[t] = kr
+	}
+	return nil
+}
+
+func keyIdentity(k schema.Key) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d\x00%s", k.Version, k.URL)
+	for v, u := range k.Previous {
+		fmt.Fprintf(&b, "\x00%d=%s", v, u)
+	}
+	return b.String()
+}
+
+// observe turns the keyrings' events into Events for the hooks.
+func (c *Connector) observe(ctx context.Context, e envelope.Event) {
+	if len(c.opts.hooks) == 0 {
+		return
+	}
+	kind := EventUnwrap
+	if e.Op == "wrap" {
+		kind = EventWrap
+	}
+	c.emit(ctx, Event{
+		Kind:     kind,
+		Provider: e.Provider,
+		KeyURL:   e.KeyURL,
+		Version:  e.Version,
+		Context:  e.Context,
+		Batch:    e.Batch,
+		Duration: e.Duration,
+		Err:      e.Err,
+	})
+}
+
+func (c *Connector) emit(ctx context.Context, e Event) {
+	for _, h := range c.opts.hooks {
+		h.Event(ctx, e)
+	}
+}
+
+// Connect opens a base connection and wraps it.
+func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	bc, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{c: c, base: bc}, nil
+}
+
+// Driver returns the kmsenc driver of the connector's dialect.
+func (c *Connector) Driver() driver.Driver {
+	if c.drv != nil {
+		return c.drv
+	}
+	return &Driver{dialect: c.dialect}
+}
+
+// Close releases the key management clients and, if it has a Close method,
+// the base connector.
+func (c *Connector) Close() error {
+	var errs []error
+	for _, cl := range c.closers {
+		errs = append(errs, cl.Close())
+	}
+	c.closers = nil
+	if cl, ok := c.base.(io.Closer); ok {
+		errs = append(errs, cl.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// keyring returns the keyring of a declared table.
+func (c *Connector) keyring(t *schema.Table) (*envelope.Keyring, error) {
+	kr, ok := c.keyrings[t]
+	if !ok {
+		return nil, fmt.Errorf("%w: no master key for table %s", ErrConfig, t.Name)
+	}
+	return kr, nil
+}
+
+// Config returns the connector's schema.
+func (c *Connector) Config() *Config { return c.cfg }

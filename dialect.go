@@ -1,0 +1,38 @@
+package kmsenc
+
+import (
+	"database/sql/driver"
+
+	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// Dialect is what a dialect package (kmsenc/postgres, kmsenc/mysql) supplies
+// to the dialect-agnostic wrapper. Applications don't build one; they import
+// the dialect package.
+type Dialect struct {
+	// Name is the dialect's name, e.g. "postgres".
+	Name string
+	// OpenBase returns the base driver's connector for a DSN from which the
+	// kmsenc_config parameter has been removed.
+	OpenBase func(dsn string) (driver.Connector, error)
+	// SplitDSN removes the kmsenc_config parameter from dsn and returns the
+	// cleaned DSN and the parameter's value ("" if absent).
+	SplitDSN func(dsn string) (clean, configPath string, err error)
+	// NewRewriter returns the dialect's rewriter for a schema.
+	NewRewriter func(cfg *schema.Config) rewrite.Rewriter
+	// LeadingOptions returns how many leading arguments are options of the
+	// base driver (pgx's QueryExecMode, QueryResultFormats, ...) rather than
+	// values of the statement's placeholders. Nil means none ever are.
+	LeadingOptions func(args []driver.NamedValue) int
+	// ColumnsQuery lists a table's columns. It takes the table name as its one
+	// placeholder and returns rows of (column name, data type, column
+	// default or NULL, maximum character length or NULL).
+	ColumnsQuery string
+	// Storage classifies a data type as ColumnsQuery reports it: binary
+	// (bytea, blob...) or text; ok is false for a type that can't hold
+	// ciphertext at all.
+	Storage func(dataType string) (binary, ok bool)
+	// TypeName is the DatabaseTypeName reported for a decrypted column.
+	TypeName func(t schema.Type) string
+}

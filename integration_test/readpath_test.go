@@ -1,0 +1,97 @@
+package integration_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/providers"
+)
+
+// inFlight wraps a provider and records how many Decrypt calls overlap.
+type inFlight struct {
+	providers.Provider
+	now, max, calls atomic.Int64
+}
+
+func (p *inFlight) Decrypt(ctx context.Context, ct []byte, ec map[string]string) ([]byte, error) {
+	p.calls.Add(1)
+	n := p.now.Add(1)
+	defer p.now.Add(-1)
+	for {
+		m := p.max.Load()
+		if n <= m || p.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	// Stand in for a KMS round trip, so that overlapping calls overlap.
+	time.Sleep(2 * time.Millisecond)
+	return p.Provider.Decrypt(ctx, ct, ec)
+}
+
+const readSchema = `
+cache:
+  ttl: 1h
+tables:
+  users:
+    columns:
+      email: text
+`
+
+// TestReadAheadUnwrapsConcurrently reads rows whose keys are not cached and
+// checks that the window's keys are unwrapped together (several calls in
+// flight at once, bounded), once per distinct key, and that a second read is
+// served by the cache.
+func TestReadAheadUnwrapsConcurrently(t *testing.T) {
+	const n = 300
+	writer := setup(t, "cache_statement", readSchema, pgDDL...)
+	for i := 0; i < n; i++ {
+		writer.exec(`INSERT INTO users (id, email) VALUES ($1, $2)`, i, canary("read"))
+	}
+	// A second connector has a cold cache: every key must be unwrapped.
+	var counter *inFlight
+	reader := reopen(t, writer, func(p providers.Provider) providers.Provider {
+		counter = &inFlight{Provider: p}
+		return counter
+	})
+	readAll := func() int {
+		rows, err := reader.db.Query(`SELECT id, email FROM users`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := 0
+		for rows.Next() {
+			var id int64
+			var email string
+			if err := rows.Scan(&id, &email); err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := readAll(); got != n {
+		t.Fatalf("read %d rows, want %d", got, n)
+	}
+	if c := counter.calls.Load(); c != n {
+		t.Errorf("%d KMS decrypts for %d rows with distinct keys, want %d", c, n, n)
+	}
+	if m := counter.max.Load(); m < 2 || m > 16 {
+		t.Errorf("at most %d decrypts in flight, want between 2 and 16 (concurrent, bounded)", m)
+	}
+	if got := readAll(); got != n {
+		t.Fatalf("second read: %d rows", got)
+	}
+	if c := counter.calls.Load(); c != n {
+		t.Errorf("the second read made %d more KMS calls, want 0 (cache)", c-n)
+	}
+	if u := reader.events.count(kmsenc.EventUnwrap); u != n {
+		t.Errorf("%d unwrap events, want %d", u, n)
+	}
+}

@@ -1,0 +1,116 @@
+// Package postgres registers the kmsenc driver for PostgreSQL, over pgx:
+//
+//	import _ "github.com/kmsenc/kmsenc/postgres"
+//
+//	db, err := sql.Open("kmsenc+postgres",
+//		"postgres://app@db:5432/app?kmsenc_config=/etc/app/kmsenc.yaml")
+//
+// The DSN is pgx's, in URL or keyword/value form, plus the kmsenc_config
+// parameter (or the KMSENC_CONFIG environment variable) naming the schema
+// file. pgx's options work as they do with pgx alone, including the
+// default_query_exec_mode DSN parameter and a leading pgx.QueryExecMode
+// argument.
+package postgres
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/rewrite"
+	rwpostgres "github.com/kmsenc/kmsenc/rewrite/postgres"
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// DriverName is the name this package registers with database/sql.
+const DriverName = "kmsenc+postgres"
+
+func init() {
+	sql.Register(DriverName, kmsenc.NewDriver(Dialect()))
+}
+
+// NewConnector returns a kmsenc connector over a pgx connector, for
+// sql.OpenDB. Build base with stdlib.GetConnector or
+// stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn).
+func NewConnector(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error) {
+	return kmsenc.NewConnector(base, Dialect(), cfg, opts...)
+}
+
+// Dialect returns the PostgreSQL dialect.
+func Dialect() *kmsenc.Dialect {
+	return &kmsenc.Dialect{
+		Name:           "postgres",
+		OpenBase:       openBase,
+		SplitDSN:       splitDSN,
+		NewRewriter:    func(cfg *schema.Config) rewrite.Rewriter { return rwpostgres.New(cfg) },
+		LeadingOptions: leadingOptions,
+		ColumnsQuery: `SELECT column_name::text, data_type::text, column_default::text, character_maximum_length::int8
+FROM information_schema.columns
+WHERE lower(table_name) = lower($1) AND table_schema = ANY (current_schemas(false))
+ORDER BY ordinal_position`,
+		Storage:  storage,
+		TypeName: typeName,
+	}
+}
+
+func openBase(dsn string) (driver.Connector, error) {
+	return stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
+}
+
+func splitDSN(dsn string) (string, string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return kmsenc.SplitURLDSN(dsn)
+	}
+	return kmsenc.SplitKeywordDSN(dsn)
+}
+
+// leadingOptions counts pgx's option arguments, which pgx reads before the
+// statement's values (pgx.Conn.Query and Exec).
+func leadingOptions(args []driver.NamedValue) int {
+	n := 0
+	for _, a := range args {
+		switch a.Value.(type) {
+		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID, pgx.QueryRewriter:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func storage(dataType string) (binary, ok bool) {
+	switch dataType {
+	case "text", "character varying", "character":
+		return false, true
+	case "bytea":
+		return true, true
+	}
+	return false, false
+}
+
+func typeName(t schema.Type) string {
+	switch t {
+	case schema.Text:
+		return "TEXT"
+	case schema.Bytes:
+		return "BYTEA"
+	case schema.Int:
+		return "INT8"
+	case schema.Float:
+		return "FLOAT8"
+	case schema.Bool:
+		return "BOOL"
+	case schema.Date:
+		return "DATE"
+	case schema.Timestamp:
+		return "TIMESTAMPTZ"
+	case schema.JSON:
+		return "JSONB"
+	}
+	return ""
+}

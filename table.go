@@ -1,0 +1,122 @@
+package kmsenc
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// tableInfo is what kmsenc learns about a declared table from the database,
+// once per connector: how each encrypted column stores ciphertext.
+type tableInfo struct {
+	binary map[string]bool  // lower-case column -> stored as raw bytes
+	maxLen map[string]int64 // lower-case column -> maximum characters/bytes, 0 if unbounded
+}
+
+func (ti *tableInfo) isBinary(col *schema.Column) bool { return ti.binary[strings.ToLower(col.Name)] }
+
+// tableInfo returns what is known of t, learning it through cn on first use.
+// It checks the schema file against the table: every encrypted column and the
+// key column must exist and be able to hold ciphertext, and no encrypted
+// column may have a database default (it would be stored as plaintext).
+func (c *Connector) tableInfo(ctx context.Context, cn *conn, t *schema.Table) (*tableInfo, error) {
+	c.tablesMu.Lock()
+	ti := c.tables[t]
+	c.tablesMu.Unlock()
+	if ti != nil {
+		return ti, nil
+	}
+	ti, err := c.learnTable(ctx, cn, t)
+	if err != nil {
+		return nil, err
+	}
+	c.tablesMu.Lock()
+	c.tables[t] = ti
+	c.tablesMu.Unlock()
+	return ti, nil
+}
+
+type dbColumn struct {
+	dataType string
+	hasDef   bool
+	maxLen   int64
+}
+
+func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (*tableInfo, error) {
+	rows, err := cn.baseQuery(ctx, c.dialect.ColumnsQuery, []driver.NamedValue{{Ordinal: 1, Value: t.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("kmsenc: reading the columns of table %s: %w", t.Name, err)
+	}
+	cols := make(map[string]dbColumn)
+	dest := make([]driver.Value, 4)
+	for {
+		if err := rows.Next(dest); err != nil {
+			rows.Close()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("kmsenc: reading the columns of table %s: %w", t.Name, err)
+		}
+		col := dbColumn{dataType: strings.ToLower(asString(dest[1])), hasDef: dest[2] != nil}
+		if n, ok := asInt(dest[3]); ok {
+			col.maxLen = n
+		}
+		cols[strings.ToLower(asString(dest[0]))] = col
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%w: the schema file declares table %s, but the database has no such table (create it before using it through kmsenc)", ErrConfig, t.Name)
+	}
+	key, ok := cols[strings.ToLower(t.KeyColumn)]
+	if !ok {
+		return nil, fmt.Errorf("%w: table %s has no key column %s: add it as a text column (ALTER TABLE %s ADD COLUMN %s text)", ErrConfig, t.Name, t.KeyColumn, t.Name, t.KeyColumn)
+	}
+	if binary, ok := c.dialect.Storage(key.dataType); !ok || binary {
+		return nil, fmt.Errorf("%w: key column %s.%s is %s: it must be a text column", ErrConfig, t.Name, t.KeyColumn, key.dataType)
+	}
+	ti := &tableInfo{binary: make(map[string]bool), maxLen: make(map[string]int64)}
+	for lower, sc := range t.Columns {
+		dc, ok := cols[lower]
+		if !ok {
+			return nil, fmt.Errorf("%w: the schema file declares %s.%s, but the table has no such column", ErrConfig, t.Name, sc.Name)
+		}
+		binary, ok := c.dialect.Storage(dc.dataType)
+		if !ok {
+			return nil, fmt.Errorf("%w: encrypted column %s.%s is %s, which can't hold ciphertext: make it text (base64) or a binary type", ErrConfig, t.Name, sc.Name, dc.dataType)
+		}
+		if dc.hasDef {
+			return nil, fmt.Errorf("%w: encrypted column %s.%s has a database default, which would be stored as plaintext: drop the default", ErrConfig, t.Name, sc.Name)
+		}
+		ti.binary[lower] = binary
+		ti.maxLen[lower] = dc.maxLen
+	}
+	return ti, nil
+}
+
+func asString(v driver.Value) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func asInt(v driver.Value) (int64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return v, true
+	case []byte, string:
+		var n int64
+		_, err := fmt.Sscan(asString(v), &n)
+		return n, err == nil
+	}
+	return 0, false
+}
