@@ -29,7 +29,6 @@ type Connector struct {
 	rewriter rewrite.Rewriter
 	// keyrings by table; tables without their own key share one keyring.
 	keyrings map[*schema.Table]*envelope.Keyring
-	closers  []io.Closer
 
 	tablesMu sync.Mutex
 	tables   map[*schema.Table]*tableInfo
@@ -82,7 +81,6 @@ func (c *Connector) openKeyrings(ctx context.Context) error {
 			if p, err = providers.Open(ctx, keyURL); err != nil {
 				return nil, err
 			}
-			c.closers = append(c.closers, p)
 		}
 		opened[keyURL] = p
 		return p, nil
@@ -179,14 +177,18 @@ func (c *Connector) Driver() driver.Driver {
 	return &Driver{dialect: c.dialect}
 }
 
-// Close releases the key management clients and, if it has a Close method,
-// the base connector.
+// Close releases the key management clients (the keyrings close their
+// providers, including those given with WithProvider) and, if it has a Close
+// method, the base connector.
 func (c *Connector) Close() error {
 	var errs []error
-	for _, cl := range c.closers {
-		errs = append(errs, cl.Close())
+	closed := make(map[*envelope.Keyring]bool)
+	for _, kr := range c.keyrings {
+		if !closed[kr] {
+			closed[kr] = true
+			errs = append(errs, kr.Close())
+		}
 	}
-	c.closers = nil
 	if cl, ok := c.base.(io.Closer); ok {
 		errs = append(errs, cl.Close())
 	}

@@ -45,8 +45,10 @@ type Event struct {
 	Err      error // the call's error, or for EventRefused the refusal
 }
 
-// Hook receives events. It is called synchronously on the statement's
-// goroutine and must be fast and safe for concurrent use.
+// Hook receives events. It is called synchronously, but not always on the
+// statement's goroutine: the keys of a multi-row INSERT or a read-ahead
+// window are wrapped and unwrapped concurrently. It must be fast and safe
+// for concurrent use.
 type Hook interface {
 	Event(ctx context.Context, e Event)
 }

@@ -82,8 +82,14 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 		lead = cn.c.dialect.LeadingOptions(args)
 	}
 	opts, vals := args[:lead], args[lead:]
-	if p.NumInput >= 0 && len(vals) < p.NumInput {
-		return nil, fmt.Errorf("kmsenc: the statement has %d placeholders but %d arguments were given", p.NumInput, len(vals))
+	want := p.NumInput
+	if want < 0 {
+		want = argsUsed(p)
+		if len(vals) < want {
+			return nil, fmt.Errorf("kmsenc: the statement needs at least %d arguments, got %d", want, len(vals))
+		}
+	} else if len(vals) != want {
+		return nil, fmt.Errorf("kmsenc: expected %d arguments, got %d", want, len(vals))
 	}
 	b := &bound{rowFound: true}
 	var keys []*envelope.DataKey
@@ -143,6 +149,36 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 	}
 	b.args = out
 	return b, nil
+}
+
+// argsUsed returns how many caller arguments a plan reads: one more than the
+// highest argument index it uses.
+func argsUsed(p *rewrite.Plan) int {
+	n := 0
+	use := func(v rewrite.Value) {
+		if v.IsArg() && v.Arg+1 > n {
+			n = v.Arg + 1
+		}
+	}
+	for _, prm := range p.Params {
+		if prm.Kind == rewrite.ParamValue {
+			use(prm.Value)
+		}
+	}
+	for _, r := range p.Rows {
+		for _, cv := range r.Context {
+			use(cv.Value)
+		}
+	}
+	if p.Update != nil {
+		for _, v := range p.Update.LookupParams {
+			use(v)
+		}
+		for _, v := range p.Update.SetKeyParams {
+			use(v)
+		}
+	}
+	return n
 }
 
 // value returns the statement's value for v: the caller's argument or the

@@ -70,7 +70,8 @@ func WithPlanCacheSize(n int) Option {
 
 // WithProvider uses p for the master key whose URL in the schema file is
 // keyURL, instead of opening that URL. Tests use it to count or refuse calls;
-// applications to pass a provider built with their own SDK client.
+// applications to pass a provider built with their own SDK client. The
+// connector closes it when it is closed.
 func WithProvider(keyURL string, p providers.Provider) Option {
 	return func(o *options) error {
 		if p == nil {

@@ -100,6 +100,12 @@ func (r *rows) resolve(out *rewrite.Output) error {
 			continue
 		}
 		at[e] = -1
+		// The run ends at the marker column the plan put after it; a plan
+		// without one (or with another star next) could let columns of
+		// one relation pass for those of another.
+		if e+1 >= len(out.Columns) || out.Columns[e+1].Star || oc.End == "" {
+			return mismatch("a star without its end marker")
+		}
 		for ; i < len(names) && names[i] != oc.End; i++ {
 			c := column{kind: rewrite.OutPlain, instance: -1}
 			if oc.Instance >= 0 {

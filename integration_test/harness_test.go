@@ -164,13 +164,19 @@ func setupWith(t testing.TB, mode, schemaYAML string, wrap func(providers.Provid
 // and master key as e, with its own connector (so a cold key cache).
 func reopen(t testing.TB, e *env, wrap func(providers.Provider) providers.Provider) *env {
 	t.Helper()
+	return reopenWith(t, e, wrap)
+}
+
+// reopenWith is reopen with extra connector options.
+func reopenWith(t testing.TB, e *env, wrap func(providers.Provider) providers.Provider, opts ...kmsenc.Option) *env {
+	t.Helper()
 	e2 := &env{t: t, mode: e.mode, raw: e.raw, keyURL: e.keyURL, cfg: e.cfg}
-	e2.open(wrap)
+	e2.open(wrap, opts...)
 	return e2
 }
 
 // open opens e.db through kmsenc.
-func (e *env) open(wrap func(providers.Provider) providers.Provider) {
+func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kmsenc.Option) {
 	t := e.t
 	t.Helper()
 	keyURL, mode := e.keyURL, e.mode
@@ -192,7 +198,8 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider) {
 	if wrap != nil {
 		p = wrap(key)
 	}
-	conn, err := postgres.NewConnector(base, cfg, kmsenc.WithProvider(keyURL, p), kmsenc.WithHook(events))
+	opts = append([]kmsenc.Option{kmsenc.WithProvider(keyURL, p), kmsenc.WithHook(events)}, opts...)
+	conn, err := postgres.NewConnector(base, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

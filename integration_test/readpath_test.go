@@ -1,7 +1,10 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,5 +96,38 @@ func TestReadAheadUnwrapsConcurrently(t *testing.T) {
 	}
 	if u := reader.events.count(kmsenc.EventUnwrap); u != n {
 		t.Errorf("%d unwrap events, want %d", u, n)
+	}
+}
+
+// TestEventsHoldNoSecrets logs every event of a write, a read and a refusal
+// through the slog adapter and checks that no plaintext value and no master
+// key appears, while the events themselves are there.
+func TestEventsHoldNoSecrets(t *testing.T) {
+	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.db.Close()
+	e = reopenWith(t, e, nil, kmsenc.WithHook(kmsenc.SlogHook(logger)))
+	em := canary("log")
+	e.exec(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`, 1, "Ann", em)
+	reader := reopenWith(t, e, nil, kmsenc.WithHook(kmsenc.SlogHook(logger)))
+	var got string
+	if err := reader.db.QueryRow(`SELECT email FROM users WHERE id = 1`).Scan(&got); err != nil || got != em {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if _, err := e.db.Exec(`SELECT id FROM users WHERE email = $1`, em); err == nil {
+		t.Fatal("comparison on an encrypted column was not refused")
+	}
+	out := buf.String()
+	for _, want := range []string{"event=wrap", "event=unwrap", "event=refused", "context.table=users", "context.id=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	secret := strings.TrimPrefix(e.keyURL, "base64key://")
+	for _, leak := range []string{em, secret} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log holds a secret %q:\n%s", leak, out)
+		}
 	}
 }
