@@ -140,7 +140,7 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 					return nil, fmt.Errorf("kmsenc: internal error: no data key for %s", prm.Encrypt.AssociatedData())
 				}
 				var err error
-				if v, err = encryptValue(keys[prm.Row], prm.Encrypt, v, ti.isBinary(prm.Encrypt)); err != nil {
+				if v, err = encryptValue(keys[prm.Row], prm.Encrypt, v, ti); err != nil {
 					return nil, err
 				}
 			}
@@ -192,7 +192,7 @@ func value(v rewrite.Value, args []driver.NamedValue) driver.Value {
 
 // encryptValue encodes v as the column's plaintext type, seals it under the
 // row's data key and returns it in the column's storage form.
-func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, binary bool) (driver.Value, error) {
+func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, ti *tableInfo) (driver.Value, error) {
 	v, err := driver.DefaultParameterConverter.ConvertValue(v)
 	if err != nil {
 		return nil, fmt.Errorf("kmsenc: value for %s: %w", col.AssociatedData(), err)
@@ -204,7 +204,11 @@ func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, binar
 	if err != nil {
 		return nil, fmt.Errorf("kmsenc: value for %s: %w", col.AssociatedData(), err)
 	}
-	return envelope.StoreValue(k.Seal(col.AssociatedData(), pt), binary), nil
+	stored := envelope.StoreValue(k.Seal(col.AssociatedData(), pt), ti.isBinary(col))
+	if err := ti.checkLength(col, stored); err != nil {
+		return nil, err
+	}
+	return stored, nil
 }
 
 // insertKeys makes one data key per inserted row, wrapped under the row's

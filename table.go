@@ -62,7 +62,7 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 			}
 			return nil, fmt.Errorf("kmsenc: reading the columns of table %s: %w", t.Name, err)
 		}
-		col := dbColumn{dataType: strings.ToLower(asString(dest[1])), hasDef: dest[2] != nil}
+		col := dbColumn{dataType: strings.ToLower(asString(dest[1])), hasDef: isDefault(dest[2])}
 		if n, ok := asInt(dest[3]); ok {
 			col.maxLen = n
 		}
@@ -95,6 +95,38 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 		ti.maxLen[lower] = dc.maxLen
 	}
 	return ti, nil
+}
+
+// isDefault reports whether a column_default value is a real default:
+// MariaDB reports a nullable column without one as the text NULL, and
+// PostgreSQL an explicit DEFAULT NULL as NULL::type.
+func isDefault(v driver.Value) bool {
+	if v == nil {
+		return false
+	}
+	d := strings.ToUpper(strings.TrimSpace(asString(v)))
+	return d != "NULL" && !strings.HasPrefix(d, "NULL::")
+}
+
+// checkLength refuses a stored ciphertext longer than its column: MySQL with
+// a non-strict sql_mode would truncate it with only a warning, and the value
+// would be lost.
+func (ti *tableInfo) checkLength(col *schema.Column, stored driver.Value) error {
+	max := ti.maxLen[strings.ToLower(col.Name)]
+	if max <= 0 {
+		return nil
+	}
+	var n int
+	switch v := stored.(type) {
+	case string:
+		n = len(v) // base64: one byte per character
+	case []byte:
+		n = len(v)
+	}
+	if int64(n) > max {
+		return fmt.Errorf("%w: the encrypted value for %s needs %d characters but the column holds at most %d: widen the column (encryption adds 28 bytes, and base64 a third more)", ErrUnsupportedStatement, col.AssociatedData(), n, max)
+	}
+	return nil
 }
 
 func asString(v driver.Value) string {

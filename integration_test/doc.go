@@ -4,4 +4,4 @@
 // PostgreSQL is read from KMSENC_TEST_POSTGRES_DSN (default
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable). When it can't be
 // reached the tests skip, unless CI is set: then they fail.
-package integration_test
+package integration

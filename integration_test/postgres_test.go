@@ -262,7 +262,7 @@ func TestSelectShapes(t *testing.T) {
 			query string
 			want  [][]string
 		}{
-			{`SELECT u.email AS e, name FROM users u WHERE id = $1`, [][]string{{em1, "Ann"}}},
+			{`SELECT u.email AS e, name FROM users u WHERE id = 1`, [][]string{{em1, "Ann"}}},
 			{`SELECT * FROM users WHERE id = 2`, [][]string{{"2", "Bob", em2, "s2"}}},
 			{`SELECT u.* FROM users u WHERE u.id = 1`, [][]string{{"1", "Ann", em1, "s1"}}},
 			{`SELECT u.email, p.note, p.age FROM users u JOIN profiles p ON p.user_id = u.id`, [][]string{{em1, note, "30"}}},

@@ -1,0 +1,220 @@
+// Package postgres plans PostgreSQL statements for kmsenc: it decides, for a
+// SQL text, whether it touches encrypted data, and if so rewrites it so that
+// encrypted columns are written as ciphertext and read back with the keys
+// needed to decrypt them — or refuses it (DESIGN §5).
+//
+// The text is parsed with cockroachdb-parser, but the SQL sent is always the
+// original text with kmsenc's insertions made at token offsets found by an
+// exact PostgreSQL lexer ([Lex]); the AST is never printed.
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/parser"
+	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
+
+	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// Rewriter plans PostgreSQL statements against one schema. It is safe for
+// concurrent use and keeps no state between calls; wrap it in
+// [rewrite.NewCache] to reuse plans.
+type Rewriter struct {
+	cfg *schema.Config
+}
+
+var _ rewrite.Rewriter = (*Rewriter)(nil)
+
+// New returns a Rewriter for the tables cfg declares.
+func New(cfg *schema.Config) *Rewriter { return &Rewriter{cfg: cfg} }
+
+// Rewrite returns the plan for sql, or an error matching
+// rewrite.ErrUnsupported.
+func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
+	touches, maxParam, err := r.scan(sql)
+	if err != nil {
+		return nil, err
+	}
+	if !touches {
+		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: maxParam}, nil
+	}
+	s, err := newStmt(r.cfg, sql)
+	if err != nil {
+		return nil, err
+	}
+	s.numInput = maxParam
+	return s.plan()
+}
+
+// scan is the fast path: one pass of the lexer, without keeping tokens,
+// that says whether sql touches a declared name and what its highest $n is.
+func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
+	var buf [maxIdentLen]byte
+	l := lexer{src: sql}
+	for l.pos < len(sql) {
+		t, err := l.next()
+		if err != nil {
+			return false, 0, refuseLex(sql, err)
+		}
+		switch t.Kind {
+		case Ident, QuotedIdent:
+			if !touches && touchesIdent(r.cfg, sql, t, &buf) {
+				touches = true
+			}
+		case Param:
+			if n := paramNumber(sql, t); n > maxParam {
+				maxParam = n
+			}
+		}
+	}
+	return touches, maxParam, nil
+}
+
+func refuseLex(sql string, err error) error {
+	near := ""
+	if le, ok := err.(*LexError); ok {
+		near = excerpt(sql, le.Offset)
+	}
+	return rewrite.Refuse(near, "kmsenc can't read this statement: %v", err)
+}
+
+// excerpt returns up to 40 bytes of sql from offset at, for error messages.
+func excerpt(sql string, at int) string {
+	if at >= len(sql) {
+		return ""
+	}
+	end := at + 40
+	if end > len(sql) {
+		end = len(sql)
+	}
+	return sql[at:end]
+}
+
+// stmt is one statement being planned: its text, its tokens, and the edits,
+// slots and markers the analysis adds.
+type stmt struct {
+	cfg      *schema.Config
+	sql      string
+	numInput int
+
+	toks  []Token // significant tokens only
+	match []int   // for a bracket token, the index of its partner; else -1
+	end   int     // index after the last token of the statement (before a trailing ';')
+
+	edits     []edit
+	slots     []*slot
+	plain     map[int]*slot // caller argument -> its shared slot
+	encrypted map[int]bool  // indexes of $n tokens that are encrypted values
+	seq       int
+	markers   int
+}
+
+func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
+	all, err := Lex(sql)
+	if err != nil {
+		return nil, refuseLex(sql, err)
+	}
+	s := &stmt{cfg: cfg, sql: sql, encrypted: map[int]bool{}}
+	s.toks = make([]Token, 0, len(all))
+	for _, t := range all {
+		if t.Significant() {
+			s.toks = append(s.toks, t)
+		}
+	}
+	if severalStatements(s.toks, sql) {
+		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+	}
+	s.end = len(s.toks)
+	for s.end > 0 && s.isOp(s.end-1, ";") {
+		s.end--
+	}
+	for i, t := range s.toks {
+		if t.Flags&FlagUnicode != 0 {
+			return nil, rewrite.Refuse(s.text(i, i+1), "U&'...' and U&\"...\" are not supported in statements on encrypted tables; write the text plainly or pass it as a parameter")
+		}
+		if (t.Kind == Ident || t.Kind == QuotedIdent) && len(identValue(sql, t)) > maxIdentLen {
+			return nil, rewrite.Refuse(s.text(i, i+1), "identifiers longer than %d bytes are not supported in statements on encrypted tables", maxIdentLen)
+		}
+	}
+	if err := s.matchBrackets(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// plan classifies the statement and plans it.
+func (s *stmt) plan() (*rewrite.Plan, error) {
+	if s.end == 0 {
+		return s.passThrough(), nil
+	}
+	switch c := s.classify(); c {
+	case classPass:
+		return s.passThrough(), nil
+	case classParse:
+	default:
+		return nil, rewrite.Refuse(s.text(0, min(s.end, 3)), "%s", c.reason())
+	}
+	ast, err := s.parse()
+	if err != nil {
+		return nil, err
+	}
+	switch n := ast.(type) {
+	case *tree.Select:
+		return s.planSelect(n)
+	case *tree.Insert:
+		return s.planInsert(n)
+	case *tree.Update:
+		return s.planUpdate(n)
+	case *tree.Delete:
+		return s.planDelete(n)
+	}
+	return nil, rewrite.Refuse(s.text(0, min(s.end, 3)), "this kind of statement (%s) is not supported on tables with encrypted columns", ast.StatementTag())
+}
+
+func (s *stmt) passThrough() *rewrite.Plan {
+	return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: s.sql, NumInput: s.numInput}
+}
+
+// parse parses the text with cockroachdb-parser and checks that its scanner
+// saw the same tokens as ours, so that the AST and the offsets describe the
+// same statement.
+func (s *stmt) parse() (ast tree.Statement, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ast, err = nil, rewrite.Refuse("", "kmsenc can't parse this statement (parser panic: %v)", p)
+		}
+	}()
+	stmts, err := parser.Parse(s.sql)
+	if err != nil {
+		return nil, rewrite.Refuse("", "kmsenc can't parse this statement, so it can't tell what it does with encrypted columns: %v", err)
+	}
+	if len(stmts) != 1 {
+		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+	}
+	if err := s.crossCheck(); err != nil {
+		return nil, err
+	}
+	return stmts[0].AST, nil
+}
+
+// finish builds the plan of a rewritten statement: placeholders renumbered,
+// edits applied.
+func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
+	s.renumberParams()
+	p.Params = s.numberSlots()
+	sql, err := s.applyEdits()
+	if err != nil {
+		return nil, err
+	}
+	p.SQL = sql
+	p.NumInput = s.numInput
+	return p, nil
+}
+
+// marker returns a fresh alias for a column kmsenc adds.
+func (s *stmt) marker() string {
+	s.markers++
+	return fmt.Sprintf("%s%d", rewrite.MarkerPrefix, s.markers)
+}

@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// maxIdentLen is PostgreSQL's NAMEDATALEN-1: longer identifiers are
+// truncated to this many bytes.
+const maxIdentLen = 63
+
+// Touches reports whether any identifier token of sql (quoted or not) names
+// something cfg.Touches reports: a declared table, an encrypted column or a
+// key column. It is the conservative test of DESIGN §5, made on tokens so
+// that a reference the analysis misses can't slip by. A U&"..." identifier
+// counts as touching: its name is not read here.
+func Touches(cfg *schema.Config, sql string, toks []Token) bool {
+	var buf [maxIdentLen]byte
+	for _, t := range toks {
+		if touchesIdent(cfg, sql, t, &buf) {
+			return true
+		}
+	}
+	return false
+}
+
+// touchesIdent is Touches for one token. buf is scratch space so that the
+// common case (an identifier of at most 63 bytes) does not allocate.
+func touchesIdent(cfg *schema.Config, sql string, t Token, buf *[maxIdentLen]byte) bool {
+	switch t.Kind {
+	case Ident:
+		text := sql[t.Start:t.End]
+		n := len(text)
+		if n > maxIdentLen {
+			// PostgreSQL truncates; check both spellings.
+			return cfg.Touches(foldIdent(text)) || cfg.Touches(foldIdent(text[:maxIdentLen]))
+		}
+		for i := 0; i < n; i++ {
+			c := text[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+		}
+		// cfg.Touches only reads its argument.
+		return cfg.Touches(unsafe.String(&buf[0], n))
+	case QuotedIdent:
+		if t.Flags&FlagUnicode != 0 {
+			return true
+		}
+		v := quotedIdentValue(sql[t.Start:t.End])
+		if len(v) > maxIdentLen && cfg.Touches(v[:maxIdentLen]) {
+			return true
+		}
+		return cfg.Touches(v)
+	}
+	return false
+}
+
+// foldIdent folds an unquoted identifier the way PostgreSQL does with a
+// multi-byte server encoding: ASCII letters only.
+func foldIdent(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// quotedIdentValue returns the name of a "..." token: quotes removed, ""
+// unescaped, case kept.
+func quotedIdentValue(text string) string {
+	inner := text[1 : len(text)-1]
+	if !strings.Contains(inner, `""`) {
+		return inner
+	}
+	return strings.ReplaceAll(inner, `""`, `"`)
+}
+
+// identValue returns the name an Ident or QuotedIdent token stands for.
+func identValue(sql string, t Token) string {
+	if t.Kind == QuotedIdent {
+		return quotedIdentValue(sql[t.Start:t.End])
+	}
+	return foldIdent(sql[t.Start:t.End])
+}
+
+// paramNumber returns n of a $n token.
+func paramNumber(sql string, t Token) int {
+	n, _ := strconv.Atoi(sql[t.Start+1 : t.End])
+	return n
+}
+
+// severalStatements reports whether a ';' is followed by anything but
+// whitespace, comments and more ';'.
+func severalStatements(toks []Token, sql string) bool {
+	semi := false
+	for _, t := range toks {
+		if !t.Significant() {
+			continue
+		}
+		if t.Kind == Op && sql[t.Start] == ';' {
+			semi = true
+			continue
+		}
+		if semi {
+			return true
+		}
+	}
+	return false
+}
