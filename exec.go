@@ -107,9 +107,11 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 		if keys, wrapped, err = cn.insertKeys(ctx, p, vals); err != nil {
 			return nil, err
 		}
-		b.localKeys = make(map[string]*envelope.DataKey, len(keys))
-		for i, w := range wrapped {
-			b.localKeys[w] = keys[i]
+		if p.Output != nil { // a RETURNING list decrypts with the keys just made
+			b.localKeys = make(map[string]*envelope.DataKey, len(keys))
+			for i, w := range wrapped {
+				b.localKeys[w] = keys[i]
+			}
 		}
 	case rewrite.Update:
 		key, w, found, err := cn.rowKey(ctx, p, opts, vals)
@@ -117,7 +119,7 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 			return nil, err
 		}
 		keys, wrapped, b.rowFound = []*envelope.DataKey{key}, []string{w}, found
-		if found {
+		if found && p.Output != nil {
 			b.localKeys = map[string]*envelope.DataKey{w: key}
 		}
 	}
