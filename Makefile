@@ -14,7 +14,7 @@ integration:
 	cd integration_test && $(GO) test -count=1 ./...
 
 example:
-	cd integration_test && $(GO) run ./cmd/example
+	$(GO) run ./examples/quickstart
 
 bench:
 	cd integration_test && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 .

@@ -1,0 +1,86 @@
+package integration_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kmsenc/kmsenc"
+	_ "github.com/kmsenc/kmsenc/postgres" // registers kmsenc+postgres
+)
+
+// TestOpenByDriverName opens kmsenc the way the README shows, with
+// sql.Open and the schema file named by the DSN (URL and keyword forms) or
+// by KMSENC_CONFIG, and refuses to open without a schema file.
+func TestOpenByDriverName(t *testing.T) {
+	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	u, err := url.Parse(postgresDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyword := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", u.Hostname(), u.Port(), u.User.Username(), u.Path[1:])
+
+	dsns := map[string]string{
+		"url":     withParams(t, postgresDSN(), map[string]string{"kmsenc_config": e.cfg}),
+		"keyword": keyword + " kmsenc_config='" + e.cfg + "'",
+	}
+	id := 0
+	check := func(name string, db *sql.DB) {
+		t.Helper()
+		id++
+		em := canary("open")
+		if _, err := db.Exec(`INSERT INTO users (id, email) VALUES ($1, $2)`, id, em); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got string
+		if err := db.QueryRow(`SELECT email FROM users WHERE id = $1`, id).Scan(&got); err != nil || got != em {
+			t.Errorf("%s: read %q, %v", name, got, err)
+		}
+		e.assertStored("users", []string{"email"}, em)
+	}
+	for name, dsn := range dsns {
+		db, err := sql.Open("kmsenc+postgres", dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		check(name, db)
+		db.Close()
+	}
+
+	t.Setenv(kmsenc.ConfigEnv, e.cfg)
+	db, err := sql.Open("kmsenc+postgres", postgresDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("KMSENC_CONFIG", db)
+	db.Close()
+
+	t.Setenv(kmsenc.ConfigEnv, "")
+	db, err = sql.Open("kmsenc+postgres", postgresDSN())
+	if err == nil {
+		err = db.Ping()
+		db.Close()
+	}
+	if !errors.Is(err, kmsenc.ErrConfig) {
+		t.Errorf("opening without a schema file: err = %v, want ErrConfig", err)
+	}
+}
+
+// TestPgxLeadingOptions passes pgx's option arguments before the values,
+// as pgx allows: they choose the exec mode and are not statement values.
+func TestPgxLeadingOptions(t *testing.T) {
+	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	em, ssn := canary("opt"), canary("opt")
+	e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3)`, pgx.QueryExecModeSimpleProtocol, 1, em, ssn)
+	e.exec(`UPDATE users SET ssn = $1 WHERE id = $2`, pgx.QueryExecModeExec, ssn+"2", 1)
+	var gotEm, gotSSN string
+	err := e.db.QueryRow(`SELECT email, ssn FROM users WHERE id = $1`, pgx.QueryExecModeDescribeExec, 1).Scan(&gotEm, &gotSSN)
+	if err != nil || gotEm != em || gotSSN != ssn+"2" {
+		t.Errorf("read %q %q, %v", gotEm, gotSSN, err)
+	}
+	e.assertStored("users", []string{"email", "ssn"}, em, ssn)
+}
