@@ -28,6 +28,55 @@ import (
 // each (pgx's own testWithAllQueryExecModes is the model).
 var execModes = []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"}
 
+// dialect is one database the suite runs against. Test bodies are written
+// once, with PostgreSQL's $n placeholders; q turns them into the dialect's.
+type dialect struct {
+	name  string
+	modes []string // connection modes every test runs under
+	// require skips (or under CI fails) when the server is unreachable.
+	require func(t testing.TB)
+	// raw opens the plain driver.
+	raw func() (*sql.DB, error)
+	// base returns the plain driver's connector for a mode.
+	base func(t testing.TB, mode string) (driver.Connector, error)
+	// connector wraps a base connector with kmsenc.
+	connector func(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error)
+	// dsn returns a DSN for sql.Open("kmsenc+...") with extra parameters.
+	dsn func(t testing.TB, params map[string]string) string
+	// placeholders rewrites $n placeholders for the dialect.
+	placeholders func(string) string
+}
+
+var postgresDialect = &dialect{
+	name:    "postgres",
+	modes:   execModes,
+	require: requirePostgres,
+	raw:     func() (*sql.DB, error) { return sql.Open("pgx", postgresDSN()) },
+	base: func(t testing.TB, mode string) (driver.Connector, error) {
+		return postgresBase(t, withParams(t, postgresDSN(), map[string]string{"default_query_exec_mode": mode}))
+	},
+	connector:    postgres.NewConnector,
+	dsn:          func(t testing.TB, params map[string]string) string { return withParams(t, postgresDSN(), params) },
+	placeholders: func(s string) string { return s },
+}
+
+// dialects lists the databases the suite runs against.
+var dialects = []*dialect{postgresDialect}
+
+// forEachDialect runs fn once per dialect and connection mode, each with
+// fresh tables made by ddl(d).
+func forEachDialect(t *testing.T, schemaYAML string, ddl func(d *dialect) []string, fn func(t *testing.T, e *env)) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			for _, mode := range d.modes {
+				t.Run(mode, func(t *testing.T) {
+					fn(t, setupDialect(t, d, mode, schemaYAML, nil, ddl(d)...))
+				})
+			}
+		})
+	}
+}
+
 const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 func postgresDSN() string {
@@ -69,6 +118,7 @@ func requirePostgres(t testing.TB) {
 // env is one test's view of the database: through kmsenc, and raw.
 type env struct {
 	t      testing.TB
+	d      *dialect
 	mode   string
 	db     *sql.DB // through kmsenc
 	raw    *sql.DB // plain pgx: what lies in the database
@@ -131,15 +181,15 @@ func withParams(t testing.TB, dsn string, params map[string]string) string {
 // section kmsenc fills in) under one exec mode.
 func setup(t testing.TB, mode, schemaYAML string, ddl ...string) *env {
 	t.Helper()
-	return setupWith(t, mode, schemaYAML, nil, ddl...)
+	return setupDialect(t, postgresDialect, mode, schemaYAML, nil, ddl...)
 }
 
-// setupWith is setup with the provider seen by kmsenc wrapped by wrap (to
-// count, slow down or refuse calls), when wrap is not nil.
-func setupWith(t testing.TB, mode, schemaYAML string, wrap func(providers.Provider) providers.Provider, ddl ...string) *env {
+// setupDialect is setup for a dialect, with the provider seen by kmsenc
+// wrapped by wrap (to count, slow down or refuse calls) when wrap is not nil.
+func setupDialect(t testing.TB, d *dialect, mode, schemaYAML string, wrap func(providers.Provider) providers.Provider, ddl ...string) *env {
 	t.Helper()
-	requirePostgres(t)
-	raw, err := sql.Open("pgx", postgresDSN())
+	d.require(t)
+	raw, err := d.raw()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +205,7 @@ func setupWith(t testing.TB, mode, schemaYAML string, wrap func(providers.Provid
 	if err := os.WriteFile(cfgPath, []byte(full), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, mode: mode, raw: raw, keyURL: keyURL, cfg: cfgPath}
+	e := &env{t: t, d: d, mode: mode, raw: raw, keyURL: keyURL, cfg: cfgPath}
 	e.open(wrap)
 	return e
 }
@@ -170,7 +220,7 @@ func reopen(t testing.TB, e *env, wrap func(providers.Provider) providers.Provid
 // reopenWith is reopen with extra connector options.
 func reopenWith(t testing.TB, e *env, wrap func(providers.Provider) providers.Provider, opts ...kmsenc.Option) *env {
 	t.Helper()
-	e2 := &env{t: t, mode: e.mode, raw: e.raw, keyURL: e.keyURL, cfg: e.cfg}
+	e2 := &env{t: t, d: e.d, mode: e.mode, raw: e.raw, keyURL: e.keyURL, cfg: e.cfg}
 	e2.open(wrap, opts...)
 	return e2
 }
@@ -190,7 +240,7 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 	}
 	key := opened.(*local.Provider)
 	events := &eventLog{}
-	base, err := postgresBase(t, withParams(t, postgresDSN(), map[string]string{"default_query_exec_mode": mode}))
+	base, err := e.d.base(t, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +249,7 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 		p = wrap(key)
 	}
 	opts = append([]kmsenc.Option{kmsenc.WithProvider(keyURL, p), kmsenc.WithHook(events)}, opts...)
-	conn, err := postgres.NewConnector(base, cfg, opts...)
+	conn, err := e.d.connector(base, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,14 +258,6 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 	e.db, e.key, e.events = db, key, events
 }
 
-// forEachMode runs fn once per pgx exec mode, each with fresh tables.
-func forEachMode(t *testing.T, schemaYAML string, ddl []string, fn func(t *testing.T, e *env)) {
-	for _, mode := range execModes {
-		t.Run(mode, func(t *testing.T) {
-			fn(t, setup(t, mode, schemaYAML, ddl...))
-		})
-	}
-}
 
 var canarySeq struct {
 	sync.Mutex
@@ -238,7 +280,7 @@ var wrappedKeyRE = regexp.MustCompile(`^v1:[A-Za-z0-9+/]+={0,2}$`)
 // row whose encrypted columns hold a value has a v1: key.
 func (e *env) assertStored(table string, encrypted []string, canaries ...string) {
 	e.t.Helper()
-	rows, err := e.raw.Query(`SELECT * FROM ` + table)
+	rows, err := e.raw.Query(`SELECT * FROM ` + table) //nolint:gosec // test tables
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -301,18 +343,46 @@ func (e *env) count(table string) int {
 	return n
 }
 
+// pick returns the statement for the env's dialect.
+func (e *env) pick(postgres, mysql string) string {
+	if e.d.name == "mysql" {
+		return mysql
+	}
+	return postgres
+}
+
+// q returns query with the dialect's placeholders.
+func (e *env) q(query string) string { return e.d.placeholders(query) }
+
+// exec runs a statement through kmsenc and fails the test on error.
 func (e *env) exec(query string, args ...any) sql.Result {
 	e.t.Helper()
-	res, err := e.db.Exec(query, args...)
+	res, err := e.db.Exec(e.q(query), args...)
 	if err != nil {
 		e.t.Fatalf("%s: %v", query, err)
 	}
 	return res
 }
 
+// The methods below run through kmsenc with the dialect's placeholders.
+func (e *env) execErr(query string, args ...any) (sql.Result, error) {
+	return e.db.Exec(e.q(query), args...)
+}
+
+func (e *env) query(query string, args ...any) (*sql.Rows, error) {
+	return e.db.Query(e.q(query), args...)
+}
+
+func (e *env) queryRow(query string, args ...any) *sql.Row {
+	return e.db.QueryRow(e.q(query), args...)
+}
+
+func (e *env) prepare(query string) (*sql.Stmt, error) { return e.db.Prepare(e.q(query)) }
+
+// rawExec runs a statement through the plain driver.
 func (e *env) rawExec(query string, args ...any) {
 	e.t.Helper()
-	if _, err := e.raw.Exec(query, args...); err != nil {
+	if _, err := e.raw.Exec(e.q(query), args...); err != nil {
 		e.t.Fatalf("%s: %v", query, err)
 	}
 }

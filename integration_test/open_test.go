@@ -17,7 +17,7 @@ import (
 // sql.Open and the schema file named by the DSN (URL and keyword forms) or
 // by KMSENC_CONFIG, and refuses to open without a schema file.
 func TestOpenByDriverName(t *testing.T) {
-	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	u, err := url.Parse(postgresDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -73,12 +73,12 @@ func TestOpenByDriverName(t *testing.T) {
 // TestPgxLeadingOptions passes pgx's option arguments before the values,
 // as pgx allows: they choose the exec mode and are not statement values.
 func TestPgxLeadingOptions(t *testing.T) {
-	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	em, ssn := canary("opt"), canary("opt")
 	e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3)`, pgx.QueryExecModeSimpleProtocol, 1, em, ssn)
 	e.exec(`UPDATE users SET ssn = $1 WHERE id = $2`, pgx.QueryExecModeExec, ssn+"2", 1)
 	var gotEm, gotSSN string
-	err := e.db.QueryRow(`SELECT email, ssn FROM users WHERE id = $1`, pgx.QueryExecModeDescribeExec, 1).Scan(&gotEm, &gotSSN)
+	err := e.queryRow(`SELECT email, ssn FROM users WHERE id = $1`, pgx.QueryExecModeDescribeExec, 1).Scan(&gotEm, &gotSSN)
 	if err != nil || gotEm != em || gotSSN != ssn+"2" {
 		t.Errorf("read %q %q, %v", gotEm, gotSSN, err)
 	}

@@ -60,7 +60,7 @@ func TestReadAheadUnwrapsConcurrently(t *testing.T) {
 		return counter
 	})
 	readAll := func() int {
-		rows, err := reader.db.Query(`SELECT id, email FROM users`)
+		rows, err := reader.query(`SELECT id, email FROM users`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestReadAheadUnwrapsConcurrently(t *testing.T) {
 // through the slog adapter and checks that no plaintext value and no master
 // key appears, while the events themselves are there.
 func TestEventsHoldNoSecrets(t *testing.T) {
-	e := setup(t, "cache_statement", pgSchema, pgDDL...)
+	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.db.Close()
@@ -112,10 +112,10 @@ func TestEventsHoldNoSecrets(t *testing.T) {
 	e.exec(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`, 1, "Ann", em)
 	reader := reopenWith(t, e, nil, kmsenc.WithHook(kmsenc.SlogHook(logger)))
 	var got string
-	if err := reader.db.QueryRow(`SELECT email FROM users WHERE id = 1`).Scan(&got); err != nil || got != em {
+	if err := reader.queryRow(`SELECT email FROM users WHERE id = 1`).Scan(&got); err != nil || got != em {
 		t.Fatalf("read %q, %v", got, err)
 	}
-	if _, err := e.db.Exec(`SELECT id FROM users WHERE email = $1`, em); err == nil {
+	if _, err := e.execErr(`SELECT id FROM users WHERE email = $1`, em); err == nil {
 		t.Fatal("comparison on an encrypted column was not refused")
 	}
 	out := buf.String()

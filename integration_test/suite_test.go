@@ -14,9 +14,9 @@ import (
 	"github.com/kmsenc/kmsenc"
 )
 
-// The schema of the PostgreSQL suite: users has $id in its context (so a
-// key moved to another row fails), profiles every plaintext type.
-const pgSchema = `
+// The schema of the suite: users has $id in its context (so a key moved to
+// another row fails), profiles every plaintext type.
+const suiteSchema = `
 tables:
   users:
     context:
@@ -37,12 +37,22 @@ tables:
       settings: json
 `
 
-var pgDDL = []string{
-	`DROP TABLE IF EXISTS profiles, users CASCADE`,
-	`CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, ssn text, encrypted_kms_key text)`,
-	`CREATE TABLE profiles (id bigserial PRIMARY KEY, user_id bigint, note text, avatar bytea,
-	  age text, score text, active text, birthday text, seen_at text, settings text, encrypted_kms_key text)`,
+// suiteDDL creates the suite's tables in a dialect.
+func suiteDDL(d *dialect) []string {
+	binary, serial := "bytea", "bigserial PRIMARY KEY"
+	if d.name == "mysql" {
+		binary, serial = "blob", "bigint AUTO_INCREMENT PRIMARY KEY"
+	}
+	return []string{
+		`DROP TABLE IF EXISTS profiles, users`,
+		`CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, ssn text, encrypted_kms_key text)`,
+		`CREATE TABLE profiles (id ` + serial + `, user_id bigint, note text, avatar ` + binary + `,
+		  age text, score text, active text, birthday text, seen_at text, settings text, encrypted_kms_key text)`,
+	}
 }
+
+// pgDDL is suiteDDL for PostgreSQL, for tests that run there only.
+var pgDDL = suiteDDL(postgresDialect)
 
 type user struct {
 	id    int64
@@ -53,7 +63,7 @@ type user struct {
 
 func (e *env) users(query string, args ...any) []user {
 	e.t.Helper()
-	rows, err := e.db.Query(query, args...)
+	rows, err := e.query(query, args...)
 	if err != nil {
 		e.t.Fatalf("%s: %v", query, err)
 	}
@@ -75,9 +85,9 @@ func (e *env) users(query string, args ...any) []user {
 func ns(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
 
 func TestInsertReturningAndSelect(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2, ssn1 := canary("email"), canary("email"), canary("ssn")
-		rows, err := e.db.Query(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) RETURNING id, email, ssn`,
+		rows, err := e.query(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) RETURNING id, email, ssn`,
 			1, "Ann", em1, ssn1, 2, "Bob", em2, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -118,7 +128,7 @@ func TestInsertReturningAndSelect(t *testing.T) {
 }
 
 func TestEveryPlaintextType(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		note, avatar := canary("note"), []byte(canary("avatar"))
 		birthday := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
 		seen := time.Date(2026, 11, 28, 4, 5, 6, 123456789, time.UTC)
@@ -135,7 +145,7 @@ func TestEveryPlaintextType(t *testing.T) {
 			gotActive              bool
 			gotBirthday, gotSeen   time.Time
 		)
-		err := e.db.QueryRow(`SELECT note, avatar, age, score, active, birthday, seen_at, settings FROM profiles WHERE user_id = $1`, 7).
+		err := e.queryRow(`SELECT note, avatar, age, score, active, birthday, seen_at, settings FROM profiles WHERE user_id = $1`, 7).
 			Scan(&gotNote, &gotAvatar, &gotAge, &gotScore, &gotActive, &gotBirthday, &gotSeen, &gotSettings)
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +157,7 @@ func TestEveryPlaintextType(t *testing.T) {
 
 		// Column types report the plaintext's type, and the key column is
 		// hidden from SELECT *.
-		rows, err := e.db.Query(`SELECT * FROM profiles`)
+		rows, err := e.query(`SELECT * FROM profiles`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +183,7 @@ func TestEveryPlaintextType(t *testing.T) {
 }
 
 func TestInsertLiterals(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2 := canary("lit"), canary("lit")
 		e.exec(fmt.Sprintf(`INSERT INTO users (id, name, email, ssn) VALUES (1, 'Ann', '%s', NULL), (2, 'O''Brien', '%s', 'it''s')`, em1, em2))
 		e.assertStored("users", []string{"email", "ssn"}, em1, em2, "it's")
@@ -186,21 +196,24 @@ func TestInsertLiterals(t *testing.T) {
 }
 
 func TestUpserts(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		first, second := canary("first"), canary("second")
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", first, "1")
 
-		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, 1, "X", canary("ignored"), "2")
+		e.exec(e.pick(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+			`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON DUPLICATE KEY UPDATE id = id`), 1, "X", canary("ignored"), "2")
 		if got := e.users(`SELECT id, name, email, ssn FROM users`); got[0].email.String != first {
 			t.Errorf("DO NOTHING changed the row: %+v", got)
 		}
 
-		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, ssn = EXCLUDED.ssn, name = EXCLUDED.name`, 1, "Ann2", second, "3")
+		e.exec(e.pick(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, ssn = EXCLUDED.ssn, name = EXCLUDED.name`,
+			`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4) ON DUPLICATE KEY UPDATE email = VALUES(email), ssn = VALUES(ssn), name = VALUES(name)`), 1, "Ann2", second, "3")
 		got := e.users(`SELECT id, name, email, ssn FROM users`)
 		if want := []user{{1, ns("Ann2"), ns(second), ns("3")}}; !reflect.DeepEqual(got, want) {
 			t.Errorf("DO UPDATE: got %+v, want %+v", got, want)
 		}
-		e.exec(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`, 1, "Ann3", canary("ignored"))
+		e.exec(e.pick(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`,
+			`INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON DUPLICATE KEY UPDATE name = VALUES(name)`), 1, "Ann3", canary("ignored"))
 		if got := e.users(`SELECT id, name, email, ssn FROM users`); got[0].name.String != "Ann3" || got[0].email.String != second {
 			t.Errorf("DO UPDATE of a plain column: %+v", got)
 		}
@@ -208,7 +221,8 @@ func TestUpserts(t *testing.T) {
 
 		// Setting one encrypted column but not the other would leave the row
 		// under two keys.
-		_, err := e.db.Exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email`, 1, "x", "y")
+		_, err := e.execErr(e.pick(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email`,
+			`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3) ON DUPLICATE KEY UPDATE email = VALUES(email)`), 1, "x", "y")
 		if !errors.Is(err, kmsenc.ErrUnsupportedStatement) {
 			t.Errorf("partial DO UPDATE: err = %v, want ErrUnsupportedStatement", err)
 		}
@@ -219,14 +233,14 @@ func TestUpserts(t *testing.T) {
 }
 
 func TestSelectShapes(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2, note := canary("email"), canary("email"), canary("note")
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)`, 1, "Ann", em1, "s1", 2, "Bob", em2, "s2")
 		e.exec(`INSERT INTO profiles (user_id, note, age) VALUES ($1, $2, $3)`, 1, note, 30)
 
 		strs := func(query string, args ...any) [][]string {
 			t.Helper()
-			rows, err := e.db.Query(query, args...)
+			rows, err := e.query(query, args...)
 			if err != nil {
 				t.Fatalf("%s: %v", query, err)
 			}
@@ -277,14 +291,14 @@ func TestSelectShapes(t *testing.T) {
 		}
 		// Naming the key column explicitly returns it, for tools.
 		var key string
-		if err := e.db.QueryRow(`SELECT encrypted_kms_key FROM users WHERE id = 1`).Scan(&key); err != nil || !wrappedKeyRE.MatchString(key) {
+		if err := e.queryRow(`SELECT encrypted_kms_key FROM users WHERE id = 1`).Scan(&key); err != nil || !wrappedKeyRE.MatchString(key) {
 			t.Errorf("explicit key column: %q, %v", key, err)
 		}
 	})
 }
 
 func TestUpdateByPrimaryKey(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", canary("old"), "s")
 		// A row written before kmsenc: no key yet.
 		e.rawExec(`INSERT INTO users (id, name) VALUES (2, 'Keyless')`)
@@ -297,7 +311,7 @@ func TestUpdateByPrimaryKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(`UPDATE users SET ssn = $1 WHERE id = $2 AND name = $3`, em3, 2, "K"); err != nil {
+		if _, err := tx.Exec(e.q(`UPDATE users SET ssn = $1 WHERE id = $2 AND name = $3`), em3, 2, "K"); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {
@@ -320,12 +334,12 @@ func TestUpdateByPrimaryKey(t *testing.T) {
 }
 
 func TestDeleteReturning(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em := canary("del")
 		e.exec(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`, 1, "Ann", em)
 		var id int64
 		var email string
-		if err := e.db.QueryRow(`DELETE FROM users WHERE id = $1 RETURNING id, email`, 1).Scan(&id, &email); err != nil {
+		if err := e.queryRow(`DELETE FROM users WHERE id = $1 RETURNING id, email`, 1).Scan(&id, &email); err != nil {
 			t.Fatal(err)
 		}
 		if id != 1 || email != em {
@@ -338,8 +352,8 @@ func TestDeleteReturning(t *testing.T) {
 }
 
 func TestPreparedStatements(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
-		ins, err := e.db.Prepare(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`)
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
+		ins, err := e.prepare(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +364,7 @@ func TestPreparedStatements(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sel, err := e.db.Prepare(`SELECT email FROM users WHERE id = $1`)
+		sel, err := e.prepare(`SELECT email FROM users WHERE id = $1`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +384,7 @@ func TestPreparedStatements(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", "a@example.com", "s")
 		leak := canary("refused")
 		cases := []struct {
@@ -389,10 +403,10 @@ func TestRefusals(t *testing.T) {
 			{`INSERT INTO users (name, email) VALUES ($1, $2)`, []any{"no id", leak}},
 			{`INSERT INTO users (id, email) VALUES (5, '` + leak + `'); DELETE FROM users`, nil},
 			{`INSERT INTO users VALUES (5, 'x', '` + leak + `', NULL, NULL)`, nil},
-			{`COPY users (id, email) FROM STDIN`, nil},
+			{e.pick(`COPY users (id, email) FROM STDIN`, `LOAD DATA LOCAL INFILE '/dev/null' INTO TABLE users (id, email)`), nil},
 		}
 		for _, c := range cases {
-			_, err := e.db.Exec(c.query, c.args...)
+			_, err := e.execErr(c.query, c.args...)
 			if !errors.Is(err, kmsenc.ErrUnsupportedStatement) {
 				t.Errorf("%s: err = %v, want ErrUnsupportedStatement", c.query, err)
 			} else if strings.Contains(err.Error(), leak) {
@@ -410,21 +424,37 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestTamperingFailsClosed(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		reset := func() {
 			e.rawExec(`DELETE FROM users`)
 			e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)`, 1, "Ann", canary("t"), canary("t"), 2, "Bob", canary("t"), canary("t"))
 		}
-		tampers := map[string]string{
-			"flipped byte":             `UPDATE users SET email = overlay(email placing (CASE WHEN substr(email, 20, 1) = 'A' THEN 'B' ELSE 'A' END) from 20 for 1) WHERE id = 1`,
-			"moved to another column":  `UPDATE users SET ssn = email WHERE id = 1`,
-			"moved to another row":     `UPDATE users SET email = (SELECT email FROM users WHERE id = 2) WHERE id = 1`,
-			"key swapped between rows": `UPDATE users SET encrypted_kms_key = (SELECT encrypted_kms_key FROM users WHERE id = 2) WHERE id = 1`,
+		rawValue := func(col string, id int) string {
+			t.Helper()
+			var v string
+			if err := e.raw.QueryRow(e.q(`SELECT `+col+` FROM users WHERE id = $1`), id).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		set := func(col string, id int, v string) { e.rawExec(`UPDATE users SET `+col+` = $1 WHERE id = $2`, v, id) }
+		tampers := map[string]func(){
+			"flipped byte": func() {
+				v := []byte(rawValue("email", 1))
+				v[20] ^= 'A' ^ 'B' // still base64, no longer the ciphertext
+				if v[20] != 'A' && v[20] != 'B' {
+					v[20] = 'A'
+				}
+				set("email", 1, string(v))
+			},
+			"moved to another column":  func() { set("ssn", 1, rawValue("email", 1)) },
+			"moved to another row":     func() { set("email", 1, rawValue("email", 2)) },
+			"key swapped between rows": func() { set("encrypted_kms_key", 1, rawValue("encrypted_kms_key", 2)) },
 		}
 		for name, tamper := range tampers {
 			reset()
-			e.rawExec(tamper)
-			rows, err := e.db.Query(`SELECT id, name, email, ssn FROM users WHERE id = 1`)
+			tamper()
+			rows, err := e.query(`SELECT id, name, email, ssn FROM users WHERE id = 1`)
 			if err == nil {
 				for rows.Next() {
 					var u user
@@ -445,7 +475,7 @@ func TestTamperingFailsClosed(t *testing.T) {
 }
 
 func TestConcurrentUpdatesOfKeylessRows(t *testing.T) {
-	forEachMode(t, pgSchema, pgDDL, func(t *testing.T, e *env) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		const rows, workers = 4, 64
 		for id := 1; id <= rows; id++ {
 			e.rawExec(`INSERT INTO users (id, name) VALUES ($1, 'keyless')`, id)
@@ -457,7 +487,7 @@ func TestConcurrentUpdatesOfKeylessRows(t *testing.T) {
 			wg.Add(1)
 			go func(g int) {
 				defer wg.Done()
-				_, err := e.db.Exec(`UPDATE users SET email = $1 WHERE id = $2`, fmt.Sprintf("w%d", g), g%rows+1)
+				_, err := e.execErr(`UPDATE users SET email = $1 WHERE id = $2`, fmt.Sprintf("w%d", g), g%rows+1)
 				errs <- err
 			}(g)
 		}
