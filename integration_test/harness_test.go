@@ -258,7 +258,6 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 	e.db, e.key, e.events = db, key, events
 }
 
-
 var canarySeq struct {
 	sync.Mutex
 	n int

@@ -121,12 +121,25 @@ func (s *stmt) applyEdits() (string, error) {
 	})
 	var b strings.Builder
 	b.Grow(len(s.sql) + 32*len(edits))
+	// write adds a chunk of text. Where an edit meets other text, it keeps
+	// tokens apart: "SELECT*FROM t" must not become "SELECTt.*, ...FROM t".
+	lastEdit := false
+	write := func(chunk string, edit bool) {
+		if chunk == "" {
+			return
+		}
+		if (edit || lastEdit) && b.Len() > 0 && isIdentCont(lastByte(&b)) && isIdentCont(chunk[0]) {
+			b.WriteByte(' ')
+		}
+		b.WriteString(chunk)
+		lastEdit = edit
+	}
 	at := 0
 	for _, e := range edits {
 		if e.start < at {
 			return "", rewrite.Refuse(s.sql[e.start:e.end], "kmsenc could not rewrite this statement (overlapping edits); please report it")
 		}
-		b.WriteString(s.sql[at:e.start])
+		write(s.sql[at:e.start], false)
 		var t strings.Builder
 		for _, p := range e.pieces {
 			if p.slot != nil {
@@ -136,19 +149,10 @@ func (s *stmt) applyEdits() (string, error) {
 				t.WriteString(p.text)
 			}
 		}
-		out := t.String()
-		// Keep tokens apart: "SELECT*FROM t" must not become
-		// "SELECTt.*, ...AS __kmsenc_1FROM t".
-		if out != "" && b.Len() > 0 && isIdentCont(lastByte(&b)) && isIdentCont(out[0]) {
-			b.WriteByte(' ')
-		}
-		b.WriteString(out)
-		if out != "" && e.end < len(s.sql) && isIdentCont(out[len(out)-1]) && isIdentCont(s.sql[e.end]) {
-			b.WriteByte(' ')
-		}
+		write(t.String(), true)
 		at = e.end
 	}
-	b.WriteString(s.sql[at:])
+	write(s.sql[at:], false)
 	return b.String(), nil
 }
 

@@ -216,12 +216,7 @@ func (w *fromWalk) tableRel(e *tree.TableName) *relation {
 	name := string(e.ObjectName)
 	if !e.ExplicitSchema {
 		if c := w.sc.findCTE(name); c != nil {
-			r := &relation{alias: name, derived: c.res}
-			if len(c.cols) > 0 {
-				// Errors here were checked when the CTE was defined.
-				_ = r.renameColumns(c.cols)
-			}
-			return r
+			return &relation{alias: name, derived: c.res}
 		}
 	}
 	r := &relation{base: true, alias: name}

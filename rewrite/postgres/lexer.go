@@ -99,6 +99,10 @@ func Lex(sql string) ([]Token, error) {
 type lexer struct {
 	src string
 	pos int
+	// backslashQuotes reads '...' strings as PostgreSQL does with
+	// standard_conforming_strings off (not the default since 9.1): a
+	// backslash escapes the next character, as in E'...'.
+	backslashQuotes bool
 }
 
 func (l *lexer) peekAt(i int) byte {
@@ -271,7 +275,7 @@ func (l *lexer) quoted(start, q int, kind TokenKind, flags uint8) (Token, error)
 		}
 		c := l.src[i]
 		switch {
-		case c == '\\' && flags&FlagEscape != 0:
+		case c == '\\' && (flags&FlagEscape != 0 || l.backslashQuotes && kind == String && flags&FlagUnicode == 0):
 			i += 2 // the escaped character can't end the literal
 		case c == '\'' && kind == String && l.peekAt(i+1) == '\'':
 			i += 2

@@ -77,7 +77,11 @@ var refusalCases = []golden{
 	{name: "recursive CTE", sql: `WITH RECURSIVE r AS (SELECT id, email FROM users UNION ALL SELECT id, email FROM r) SELECT * FROM r`, refuse: "recursive"},
 	{name: "data-modifying CTE", sql: `WITH d AS (DELETE FROM users WHERE id = $1 RETURNING email) SELECT * FROM d`, refuse: "writes"},
 	{name: "column aliases on an encrypted table", sql: `SELECT a FROM users AS u(a, b)`, refuse: "column aliases on a table with encrypted columns"},
+	{name: "CTE column names over *", sql: `WITH s(a, b) AS (SELECT * FROM users) SELECT s.a FROM s`, refuse: "column aliases over *"},
+	{name: "derived table column names over *", sql: `SELECT s.a FROM (SELECT * FROM users) AS s(a, b)`, refuse: "column aliases over *"},
 	{name: "alias on a parenthesized join", sql: `SELECT j.id FROM (users u JOIN orders o ON o.user_id = u.id) AS j`, refuse: "alias on a parenthesized join"},
+	{name: "whole row in a FROM function", sql: `SELECT k FROM users u, LATERAL jsonb_object_keys(to_jsonb(u)) k`, refuse: "whole-row reference"},
+	{name: "kmsenc's marker names", sql: `SELECT email AS __kmsenc_1 FROM users`, refuse: "kmsenc's own"},
 	{name: "correlated encrypted output", sql: `SELECT (SELECT u.email) FROM users u`, refuse: "a subquery can't return u.email of an enclosing query"},
 
 	// Rule 4: UPDATE.
@@ -113,5 +117,6 @@ var refusalCases = []golden{
 	{name: "unterminated string", sql: `SELECT 'abc`, refuse: "unterminated quoted string"},
 	{name: "unterminated comment", sql: `SELECT 1 /* email`, refuse: "unterminated /* comment"},
 	{name: "U& identifier", sql: `SELECT U&"\0065mail" FROM users`, refuse: "U&"},
+	{name: "code hidden in a string unless standard_conforming_strings", sql: `SELECT 'a\'' , email FROM users --'`, refuse: "standard_conforming_strings off"},
 	{name: "lexer and parser disagree", sql: "SELECT id FROM users -- note\r WHERE email = 'x'", refuse: "read this statement differently"},
 }

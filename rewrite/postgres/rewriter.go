@@ -10,6 +10,7 @@ package postgres
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/parser"
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
@@ -32,7 +33,14 @@ func New(cfg *schema.Config) *Rewriter { return &Rewriter{cfg: cfg} }
 
 // Rewrite returns the plan for sql, or an error matching
 // rewrite.ErrUnsupported.
-func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
+func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
+	defer func() {
+		// A bug of the analysis must not take the application down: the
+		// statement is refused instead, and nothing is sent.
+		if p := recover(); p != nil {
+			plan, err = nil, rewrite.Refuse(excerpt(sql, 0), "kmsenc failed to plan this statement (internal error: %v); please report it", p)
+		}
+	}()
 	touches, maxParam, err := r.scan(sql)
 	if err != nil {
 		return nil, err
@@ -52,6 +60,7 @@ func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
 // that says whether sql touches a declared name and what its highest $n is.
 func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
 	var buf [maxIdentLen]byte
+	backslash := false
 	l := lexer{src: sql}
 	for l.pos < len(sql) {
 		t, err := l.next()
@@ -67,9 +76,46 @@ func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
 			if n := paramNumber(sql, t); n > maxParam {
 				maxParam = n
 			}
+		case String:
+			if t.Flags&(FlagEscape|FlagDollar) == 0 && strings.IndexByte(sql[t.Start:t.End], '\\') >= 0 {
+				backslash = true
+			}
+		}
+	}
+	if backslash {
+		if err := r.checkBackslashes(sql, touches); err != nil {
+			return false, 0, err
 		}
 	}
 	return touches, maxParam, nil
+}
+
+// checkBackslashes refuses a statement that touches declared names under
+// one reading of its backslashes and reads differently under the other: a
+// server with standard_conforming_strings off ends 'a\” where kmsenc's
+// lexer does not, and would run what kmsenc took for a string.
+func (r *Rewriter) checkBackslashes(sql string, touches bool) error {
+	on, errOn := Lex(sql)
+	off := lexer{src: sql, backslashQuotes: true}
+	var buf [maxIdentLen]byte
+	same := errOn == nil
+	i := 0
+	for off.pos < len(sql) {
+		t, err := off.next()
+		if err != nil {
+			same = false
+			break
+		}
+		touches = touches || touchesIdent(r.cfg, sql, t, &buf)
+		if i >= len(on) || on[i] != t {
+			same = false
+		}
+		i++
+	}
+	if same && i == len(on) || !touches {
+		return nil
+	}
+	return rewrite.Refuse("\\", "this statement names encrypted tables or columns and reads differently with standard_conforming_strings off; write the strings with E'...' or pass them as parameters")
 }
 
 func refuseLex(sql string, err error) error {
@@ -134,6 +180,9 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 		if t.Flags&FlagUnicode != 0 {
 			return nil, rewrite.Refuse(s.text(i, i+1), "U&'...' and U&\"...\" are not supported in statements on encrypted tables; write the text plainly or pass it as a parameter")
 		}
+		if (t.Kind == Ident || t.Kind == QuotedIdent) && strings.HasPrefix(strings.ToLower(identValue(sql, t)), rewrite.MarkerPrefix) {
+			return nil, rewrite.Refuse(s.text(i, i+1), "names starting with %s are kmsenc's own; rename %s", rewrite.MarkerPrefix, s.text(i, i+1))
+		}
 		if (t.Kind == Ident || t.Kind == QuotedIdent) && len(identValue(sql, t)) > maxIdentLen {
 			return nil, rewrite.Refuse(s.text(i, i+1), "identifiers longer than %d bytes are not supported in statements on encrypted tables", maxIdentLen)
 		}
@@ -180,12 +229,7 @@ func (s *stmt) passThrough() *rewrite.Plan {
 // parse parses the text with cockroachdb-parser and checks that its scanner
 // saw the same tokens as ours, so that the AST and the offsets describe the
 // same statement.
-func (s *stmt) parse() (ast tree.Statement, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			ast, err = nil, rewrite.Refuse("", "kmsenc can't parse this statement (parser panic: %v)", p)
-		}
-	}()
+func (s *stmt) parse() (tree.Statement, error) {
 	stmts, err := parser.Parse(s.sql)
 	if err != nil {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement, so it can't tell what it does with encrypted columns: %v", err)

@@ -22,6 +22,7 @@ var passThroughCases = []golden{
 	{name: "subquery on a declared table in WHERE", sql: `SELECT id FROM orders WHERE user_id IN (SELECT id FROM users WHERE name = $1)`},
 	{name: "EXISTS over *", sql: `SELECT id FROM orders o WHERE EXISTS (SELECT * FROM users u WHERE u.id = o.user_id)`},
 	{name: "set operation of plain columns", sql: `SELECT id FROM users UNION SELECT id FROM companies`},
+	{name: "backslashes that read the same either way", sql: `SELECT id FROM users WHERE name = 'C:\dir' AND encrypted_kms_key IS NULL`},
 	{name: "DDL", sql: `ALTER TABLE users ADD COLUMN encrypted_kms_key text`},
 	{name: "CREATE INDEX", sql: `CREATE INDEX users_email ON users (email)`},
 	{name: "TRUNCATE", sql: `TRUNCATE users`},
@@ -33,7 +34,25 @@ func TestInsert(t *testing.T) { runGolden(t, insertCases) }
 
 var insertCases = []golden{
 	{
-		name:   `GORM insert, many rows, RETURNING a plain column`,
+		name:   "no whitespace",
+		sql:    `INSERT INTO users(id,email)VALUES($1,$2)`,
+		kind:   rewrite.Insert,
+		want:   `INSERT INTO users(id,email, encrypted_kms_key)VALUES($1,$2, $3)`,
+		params: []string{`$1`, `enc(email, row 0, $2)`, `key(row 0)`},
+		rows:   []string{`id=$1 table=users`},
+	},
+	{
+		name:   "bun: quoted reserved alias, RETURNING",
+		sql:    `INSERT INTO "users" AS "user" ("id", "email") VALUES (1, 'a@b.c') RETURNING "user"."id", "user"."email"`,
+		kind:   rewrite.Insert,
+		want:   `INSERT INTO "users" AS "user" ("id", "email", encrypted_kms_key) VALUES (1, $1, $2) RETURNING "user"."id", "user"."email", "user".encrypted_kms_key AS __kmsenc_1, "user".id AS __kmsenc_2`,
+		params: []string{`enc(email, row 0, 'a@b.c')`, `key(row 0)`},
+		rows:   []string{`id=1 table=users`},
+		cols:   []string{`plain`, `enc 0 email`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts:  []string{`users key=2 ctx=[3]`},
+	},
+	{
+		name:   "GORM insert, many rows, RETURNING a plain column",
 		sql:    `INSERT INTO "users" ("name","email","id") VALUES ($1,$2,$3),($4,$5,$6) RETURNING "id"`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO "users" ("name","email","id", encrypted_kms_key) VALUES ($1,$5,$2, $6),($3,$7,$4, $8) RETURNING "id"`,
@@ -41,7 +60,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$3 table=users`, `id=$6 table=users`},
 	},
 	{
-		name:   `bun literals become parameters`,
+		name:   "bun literals become parameters",
 		sql:    `INSERT INTO "users" ("id", "email") VALUES (1, 'a@b.c'), (2, 'x''y')`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO "users" ("id", "email", encrypted_kms_key) VALUES (1, $1, $2), (2, $3, $4)`,
@@ -49,7 +68,7 @@ var insertCases = []golden{
 		rows:   []string{`id=1 table=users`, `id=2 table=users`},
 	},
 	{
-		name:   `literal forms`,
+		name:   "literal forms",
 		sql:    "INSERT INTO users (id, email, ssn) VALUES (-1, E'a\\nb', $$it's$$), (2, 'a'\n'b', 'n'), (3, 42, 1.5e3), (4, TRUE, NULL)",
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, ssn, encrypted_kms_key) VALUES (-1, $1, $2, $3), (2, $4, $5, $6), (3, $7, $8, $9), (4, $10, NULL, $11)`,
@@ -57,7 +76,7 @@ var insertCases = []golden{
 		rows:   []string{`id=-1 table=users`, `id=2 table=users`, `id=3 table=users`, `id=4 table=users`},
 	},
 	{
-		name:   `NULL stays NULL`,
+		name:   "NULL stays NULL",
 		sql:    `INSERT INTO users (id, email) VALUES ($1, NULL)`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, encrypted_kms_key) VALUES ($1, NULL, $2)`,
@@ -65,7 +84,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$1 table=users`},
 	},
 	{
-		name:   `a caller argument used twice`,
+		name:   "a caller argument used twice",
 		sql:    `INSERT INTO users (id, email, ssn, name) VALUES ($1, $2, $2, $2)`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, ssn, name, encrypted_kms_key) VALUES ($1, $3, $4, $2, $5)`,
@@ -73,7 +92,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$1 table=users`},
 	},
 	{
-		name:   `sqlx named parameters, rebound`,
+		name:   "sqlx named parameters, rebound",
 		sql:    `INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, name, email, encrypted_kms_key) VALUES ($1, $2, $3, $4)`,
@@ -81,7 +100,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$1 table=users`},
 	},
 	{
-		name:   `RETURNING an encrypted column`,
+		name:   "RETURNING an encrypted column",
 		sql:    `INSERT INTO users AS u (id, email) VALUES ($1, $2) RETURNING u.id, u.email`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users AS u (id, email, encrypted_kms_key) VALUES ($1, $2, $3) RETURNING u.id, u.email, u.encrypted_kms_key AS __kmsenc_1, u.id AS __kmsenc_2`,
@@ -91,7 +110,7 @@ var insertCases = []golden{
 		insts:  []string{`users key=2 ctx=[3]`},
 	},
 	{
-		name:   `RETURNING *`,
+		name:   "RETURNING *",
 		sql:    `INSERT INTO users (id, email) VALUES ($1, $2) RETURNING *`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, encrypted_kms_key) VALUES ($1, $2, $3) RETURNING users.*, users.encrypted_kms_key AS __kmsenc_1, users.id AS __kmsenc_2`,
@@ -101,7 +120,7 @@ var insertCases = []golden{
 		insts:  []string{`users key=1 ctx=[2]`},
 	},
 	{
-		name:   `composite context and custom key column`,
+		name:   "composite context and custom key column",
 		sql:    `INSERT INTO accounts (org_id, id, secret) VALUES ($1, $2, $3)`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO accounts (org_id, id, secret, kms_key) VALUES ($1, $2, $3, $4)`,
@@ -109,7 +128,7 @@ var insertCases = []golden{
 		rows:   []string{`org=$1 table=accounts`},
 	},
 	{
-		name:   `comments and a trailing semicolon`,
+		name:   "comments and a trailing semicolon",
 		sql:    "INSERT INTO users ( id , email ) -- users\n VALUES ( $1 , $2 ) ;",
 		kind:   rewrite.Insert,
 		want:   "INSERT INTO users ( id , email, encrypted_kms_key ) -- users\n VALUES ( $1 , $2, $3 ) ;",
@@ -117,7 +136,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$1 table=users`},
 	},
 	{
-		name:   `plain columns may be expressions`,
+		name:   "plain columns may be expressions",
 		sql:    `INSERT INTO users (id, email, created_at) VALUES ($1, $2, now())`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, created_at, encrypted_kms_key) VALUES ($1, $2, now(), $3)`,
@@ -125,7 +144,7 @@ var insertCases = []golden{
 		rows:   []string{`id=$1 table=users`},
 	},
 	{
-		name:   `ON CONFLICT DO NOTHING`,
+		name:   "ON CONFLICT DO NOTHING",
 		sql:    `INSERT INTO users (id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, encrypted_kms_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
@@ -176,6 +195,41 @@ var upsertCases = []golden{
 func TestSelect(t *testing.T) { runGolden(t, selectCases) }
 
 var selectCases = []golden{
+	{
+		name:   "no whitespace around *",
+		sql:    `SELECT*FROM"users"WHERE"id"=$1`,
+		kind:   rewrite.Select,
+		want:   `SELECT"users".*, "users".encrypted_kms_key AS __kmsenc_1, "users".id AS __kmsenc_2 FROM"users"WHERE"id"=$1`,
+		params: []string{`$1`},
+		cols:   []string{`star 0 end=__kmsenc_1`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts:  []string{`users key=1 ctx=[2]`},
+	},
+	{
+		name:   "parenthesized query",
+		sql:    `(SELECT email FROM users WHERE id = $1)`,
+		kind:   rewrite.Select,
+		want:   `(SELECT email, users.encrypted_kms_key AS __kmsenc_1, users.id AS __kmsenc_2 FROM users WHERE id = $1)`,
+		params: []string{`$1`},
+		cols:   []string{`enc 0 email`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts:  []string{`users key=1 ctx=[2]`},
+	},
+	{
+		name:  "bun: quoted reserved alias",
+		sql:   `SELECT "user"."id", "user"."email" FROM "users" AS "user" WHERE ("user"."id" = 1) LIMIT 1`,
+		kind:  rewrite.Select,
+		want:  `SELECT "user"."id", "user"."email", "user".encrypted_kms_key AS __kmsenc_1, "user".id AS __kmsenc_2 FROM "users" AS "user" WHERE ("user"."id" = 1) LIMIT 1`,
+		cols:  []string{`plain`, `enc 0 email`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts: []string{`users key=2 ctx=[3]`},
+	},
+	{
+		name:   "sqlx In",
+		sql:    `SELECT * FROM users WHERE id IN ($1, $2, $3)`,
+		kind:   rewrite.Select,
+		want:   `SELECT users.*, users.encrypted_kms_key AS __kmsenc_1, users.id AS __kmsenc_2 FROM users WHERE id IN ($1, $2, $3)`,
+		params: []string{`$1`, `$2`, `$3`},
+		cols:   []string{`star 0 end=__kmsenc_1`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts:  []string{`users key=1 ctx=[2]`},
+	},
 	{
 		name:   "GORM First: * over one table",
 		sql:    `SELECT * FROM "users" WHERE "users"."id" = $1 ORDER BY "users"."id" LIMIT $2`,
@@ -299,6 +353,15 @@ var selectCases = []golden{
 func TestDerivedTablesAndCTEs(t *testing.T) { runGolden(t, derivedCases) }
 
 var derivedCases = []golden{
+	{
+		name:   "CTE column names",
+		sql:    `WITH s(i, e) AS (SELECT id, email FROM users) SELECT s.e FROM s WHERE s.i = $1`,
+		kind:   rewrite.Select,
+		want:   `WITH s(i, e) AS (SELECT id, email, users.encrypted_kms_key AS __kmsenc_1, users.id AS __kmsenc_2 FROM users) SELECT s.e, s.__kmsenc_1 AS __kmsenc_3, s.__kmsenc_2 AS __kmsenc_4 FROM s WHERE s.i = $1`,
+		params: []string{`$1`},
+		cols:   []string{`enc 0 email`, `key 0 hidden`, `ctx 0 id hidden`},
+		insts:  []string{`users key=1 ctx=[2]`},
+	},
 	{
 		name:   "CTE",
 		sql:    `WITH s AS (SELECT id, email FROM users WHERE id > $1) SELECT s.email FROM s`,

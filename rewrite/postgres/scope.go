@@ -85,10 +85,9 @@ type scope struct {
 	ctes   map[string]*cte
 }
 
-// cte is a WITH query.
+// cte is a WITH query: its output, under the column names it was given.
 type cte struct {
-	res  *result
-	cols []string // WITH s(a, b) AS ...
+	res *result
 }
 
 func (sc *scope) findCTE(name string) *cte {

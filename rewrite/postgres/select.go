@@ -154,11 +154,19 @@ func (s *stmt) withClause(w *tree.With, sc *scope, mode selectMode, rng span) (i
 		if err != nil {
 			return 0, err
 		}
-		ct := &cte{res: res}
-		for _, col := range c.Name.Cols {
-			ct.cols = append(ct.cols, string(col.Name))
+		if len(c.Name.Cols) > 0 {
+			// WITH s(a, b) AS (...) renames the first columns.
+			names := make([]string, len(c.Name.Cols))
+			for i, col := range c.Name.Cols {
+				names[i] = string(col.Name)
+			}
+			r := &relation{alias: string(c.Name.Alias), derived: res}
+			if err := r.renameColumns(names); err != nil {
+				return 0, err
+			}
+			res = r.derived
 		}
-		sc.ctes[strings.ToLower(string(c.Name.Alias))] = ct
+		sc.ctes[strings.ToLower(string(c.Name.Alias))] = &cte{res: res}
 	}
 	return p, nil
 }

@@ -135,13 +135,26 @@ func (s *stmt) endsSelectList(i int) bool {
 		"order", "limit", "offset", "fetch", "for", "returning", "on"):
 		return true
 	case s.kw(i, "from"):
-		// a IS [NOT] DISTINCT FROM b
-		return !(s.kw(i-1, "distinct") && s.kwIn(i-2, "is", "not"))
+		return !s.distinctFrom(i)
 	case s.kw(i, "group"):
 		// percentile_cont(0.5) WITHIN GROUP (ORDER BY x)
 		return !s.kw(i-1, "within")
 	}
 	return false
+}
+
+// distinctFrom reports whether the FROM at i is part of a IS [NOT]
+// DISTINCT FROM b.
+func (s *stmt) distinctFrom(i int) bool {
+	return s.kw(i-1, "distinct") && s.kwIn(i-2, "is", "not")
+}
+
+// endsSetList reports whether token i ends the SET list of an UPDATE.
+func (s *stmt) endsSetList(i int) bool {
+	if s.toks[i].Kind != Ident || s.afterAS(i) {
+		return false
+	}
+	return s.kwIn(i, "where", "returning") || s.kw(i, "from") && !s.distinctFrom(i)
 }
 
 // endsExpr reports whether token i ends an expression of a FROM clause

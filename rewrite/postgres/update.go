@@ -194,7 +194,7 @@ func constValue(e tree.Expr) (rewrite.Value, bool) {
 		return rewrite.Lit(rewrite.Literal{Go: bool(*v), Text: v.String()}), true
 	case *tree.NumVal:
 		text := v.String()
-		if n, err := v.AsInt64(); err == nil && !strings.ContainsAny(v.OrigString(), ".eE") {
+		if n, err := v.AsInt64(); err == nil && v.ShouldBeInt64() {
 			return rewrite.Lit(rewrite.Literal{Go: n, Text: text}), true
 		}
 		if f, err := strconv.ParseFloat(text, 64); err == nil {
@@ -269,9 +269,7 @@ func (s *stmt) locateUpdate(u *tree.Update) (updateLoc, error) {
 	if !s.kw(p, "set") {
 		return loc, s.lost(p, "SET")
 	}
-	items, end := s.split(p+1, s.end, func(i int) bool {
-		return s.kwIn(i, "from", "where", "returning") && !s.afterAS(i)
-	})
+	items, end := s.split(p+1, s.end, s.endsSetList)
 	if len(items) != len(u.Exprs) {
 		return loc, s.lost(p, "the SET list")
 	}
