@@ -315,6 +315,9 @@ func (e *env) assertStored(table string, encrypted []string, canaries ...string)
 			}
 			if c == "encrypted_kms_key" {
 				key = vals[i]
+				if b, ok := key.([]byte); ok { // MySQL returns text as bytes
+					key = string(b)
+				}
 			}
 		}
 		if hasValue {
