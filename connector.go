@@ -206,3 +206,13 @@ func (c *Connector) keyring(t *schema.Table) (*envelope.Keyring, error) {
 
 // Config returns the connector's schema.
 func (c *Connector) Config() *Config { return c.cfg }
+
+// PurgeKeyCache drops every cached data key, so that the next read of each
+// row goes to the key management service. After revoking Decrypt there, call
+// it to make the revocation take effect at once rather than within the
+// cache TTL.
+func (c *Connector) PurgeKeyCache() {
+	for _, kr := range c.keyrings {
+		kr.PurgeCache()
+	}
+}

@@ -35,4 +35,8 @@ type Dialect struct {
 	Storage func(dataType string) (binary, ok bool)
 	// TypeName is the DatabaseTypeName reported for a decrypted column.
 	TypeName func(t schema.Type) string
+	// QuoteIdent quotes an identifier for generated SQL.
+	QuoteIdent func(name string) string
+	// Placeholder returns the n-th (1-based) placeholder of generated SQL.
+	Placeholder func(n int) string
 }

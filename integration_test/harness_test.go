@@ -117,15 +117,17 @@ func requirePostgres(t testing.TB) {
 
 // env is one test's view of the database: through kmsenc, and raw.
 type env struct {
-	t      testing.TB
-	d      *dialect
-	mode   string
-	db     *sql.DB // through kmsenc
-	raw    *sql.DB // plain pgx: what lies in the database
-	key    *local.Provider
-	keyURL string
-	cfg    string // schema file path
-	events *eventLog
+	t    testing.TB
+	d    *dialect
+	mode string
+	db   *sql.DB // through kmsenc
+	// connector is db's kmsenc connector.
+	connector *kmsenc.Connector
+	raw       *sql.DB // plain pgx: what lies in the database
+	key       *local.Provider
+	keyURL    string
+	cfg       string // schema file path
+	events    *eventLog
 }
 
 // eventLog records kmsenc events, so tests can count KMS calls and check
@@ -255,7 +257,7 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 	}
 	db := sql.OpenDB(conn)
 	t.Cleanup(func() { db.Close() })
-	e.db, e.key, e.events = db, key, events
+	e.db, e.key, e.events, e.connector = db, key, events, conn
 }
 
 var canarySeq struct {

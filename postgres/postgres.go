@@ -15,6 +15,7 @@ package postgres
 import (
 	"database/sql"
 	"database/sql/driver"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -52,8 +53,10 @@ func Dialect() *kmsenc.Dialect {
 FROM information_schema.columns
 WHERE lower(table_name) = lower($1) AND table_schema = ANY (current_schemas(false))
 ORDER BY ordinal_position`,
-		Storage:  storage,
-		TypeName: typeName,
+		Storage:     storage,
+		TypeName:    typeName,
+		QuoteIdent:  func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` },
+		Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	}
 }
 
