@@ -46,30 +46,9 @@ func (s *stmt) planInsert(ins *tree.Insert) (*rewrite.Plan, error) {
 		return nil, err
 	}
 	target.ref = loc.ref
-	rows := make([]rewrite.Row, len(vals.Rows))
-	for r, row := range vals.Rows {
-		if len(row) != len(ins.Columns) {
-			return nil, rewrite.Refuse(s.text(loc.rows[r].open, loc.rows[r].close+1), "VALUES lists %d values for %d columns", len(row), len(ins.Columns))
-		}
-		for j, e := range row {
-			sp := loc.rows[r].values[j]
-			if col := t.Column(string(ins.Columns[j])); col != nil {
-				if err := s.encryptValue(e, sp, col, r); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if err := s.checkExpr(&scope{}, e, exprRules{what: "VALUES"}); err != nil {
-				return nil, err
-			}
-		}
-		ctx, err := s.rowContext(t, ins.Columns, row, loc.rows[r].values)
-		if err != nil {
-			return nil, err
-		}
-		rows[r].Context = ctx
-		at := s.toks[loc.rows[r].close-1].End
-		s.insert(at, text(", "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}, at)))
+	rows, err := s.insertRows(t, ins.Columns, vals, loc)
+	if err != nil {
+		return nil, err
 	}
 	s.insert(s.toks[loc.colsClose-1].End, text(", "+quoteIfNeeded(schemaName(t.KeyColumn))))
 
@@ -81,6 +60,37 @@ func (s *stmt) planInsert(ins *tree.Insert) (*rewrite.Plan, error) {
 		return nil, err
 	}
 	return s.finish(&rewrite.Plan{Kind: rewrite.Insert, Table: t, Rows: rows, Output: out})
+}
+
+// insertRows turns the encrypted values of each VALUES row into
+// parameters, adds the row's wrapped key, and returns each row's context.
+func (s *stmt) insertRows(t *schema.Table, cols tree.NameList, vals *tree.ValuesClause, loc insertLoc) ([]rewrite.Row, error) {
+	rows := make([]rewrite.Row, len(vals.Rows))
+	for r, row := range vals.Rows {
+		if len(row) != len(cols) {
+			return nil, rewrite.Refuse(s.text(loc.rows[r].open, loc.rows[r].close+1), "VALUES lists %d values for %d columns", len(row), len(cols))
+		}
+		for j, e := range row {
+			sp := loc.rows[r].values[j]
+			if col := t.Column(string(cols[j])); col != nil {
+				if err := s.encryptValue(e, sp, col, r); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := s.checkExpr(&scope{}, e, exprRules{what: "VALUES"}); err != nil {
+				return nil, err
+			}
+		}
+		ctx, err := s.rowContext(t, cols, row, loc.rows[r].values)
+		if err != nil {
+			return nil, err
+		}
+		rows[r].Context = ctx
+		at := s.toks[loc.rows[r].close-1].End
+		s.insert(at, text(", "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}, at)))
+	}
+	return rows, nil
 }
 
 // targetRel makes the relation of the table an INSERT, UPDATE or DELETE
@@ -114,14 +124,10 @@ func (s *stmt) targetRel(te tree.TableExpr) (*relation, string, error) {
 // passes through unless it reads declared data.
 func (s *stmt) insertPlain(ins *tree.Insert, target *relation) (*rewrite.Plan, error) {
 	if !ins.DefaultValues() {
-		vals, ok := ins.Rows.Select.(*tree.ValuesClause)
-		if !ok || ins.Rows.With != nil {
-			return nil, rewrite.Refuse("SELECT", "INSERT ... SELECT that names tables or columns with encrypted data is not supported: it would copy ciphertext kmsenc can't see")
-		}
-		for _, row := range vals.Rows {
-			if err := s.checkExprs(&scope{}, row, exprRules{what: "VALUES"}); err != nil {
-				return nil, err
-			}
+		// VALUES, or a query whose output must be plain: a plain table
+		// must not receive ciphertext it would hand out as plaintext.
+		if _, err := s.analyzeSelect(ins.Rows, &scope{}, modeCheck, span{}, false); err != nil {
+			return nil, err
 		}
 	}
 	if err := s.onConflict(ins, target, 0); err != nil {
@@ -257,44 +263,9 @@ func (s *stmt) onConflict(ins *tree.Insert, target *relation, after int) error {
 	if oc.DoNothing {
 		return nil
 	}
-	t := target.table
-	inTarget := func(c string) bool {
-		for _, n := range oc.Columns {
-			if strings.EqualFold(string(n), c) {
-				return true
-			}
-		}
-		return false
-	}
-	set := map[string]bool{}
-	for _, ue := range oc.Exprs {
-		if ue.Tuple {
-			for _, n := range ue.Names {
-				if t != nil && (t.Column(string(n)) != nil || t.IsKeyColumn(string(n)) || t.IsContextColumn(string(n))) {
-					return rewrite.Refuse(string(n), "set %s on its own (%s = EXCLUDED.%s), not in a (...) = (...) list", n, n, n)
-				}
-			}
-			if err := s.checkExpr(sc, ue.Expr, exprRules{what: "ON CONFLICT DO UPDATE SET"}); err != nil {
-				return err
-			}
-			continue
-		}
-		n := string(ue.Names[0])
-		switch {
-		case t != nil && t.IsKeyColumn(n):
-			return rewrite.Refuse(n, "ON CONFLICT DO UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
-		case t != nil && t.Column(n) != nil:
-			if !isExcluded(ue.Expr, n) {
-				return rewrite.Refuse(n, "ON CONFLICT DO UPDATE may only set encrypted column %s from the proposed row: %s = EXCLUDED.%s", n, n, n)
-			}
-			set[strings.ToLower(n)] = true
-		case t != nil && t.IsContextColumn(n) && !inTarget(n):
-			return rewrite.Refuse(n, "ON CONFLICT DO UPDATE changes context column %s, which would leave the row's data key unusable; add %s to the conflict target or don't set it", n, n)
-		default:
-			if err := s.checkExpr(sc, ue.Expr, exprRules{what: "ON CONFLICT DO UPDATE SET"}); err != nil {
-				return err
-			}
-		}
+	set, err := s.conflictSets(oc, target.table, sc)
+	if err != nil {
+		return err
 	}
 	if oc.Where != nil {
 		if err := s.checkExpr(sc, oc.Where.Expr, exprRules{what: "ON CONFLICT DO UPDATE ... WHERE", strict: true}); err != nil {
@@ -304,6 +275,58 @@ func (s *stmt) onConflict(ins *tree.Insert, target *relation, after int) error {
 	if len(set) == 0 {
 		return nil
 	}
+	if err := conflictCoversRow(oc, target.table, set); err != nil {
+		return err
+	}
+	list, err := s.locateConflictSet(oc, after)
+	if err != nil {
+		return err
+	}
+	key := quoteIfNeeded(schemaName(target.table.KeyColumn))
+	s.insert(list.end, text(", "+key+" = EXCLUDED."+key))
+	return nil
+}
+
+// conflictSets checks the SET list of ON CONFLICT DO UPDATE and returns the
+// encrypted columns it sets (lower case).
+func (s *stmt) conflictSets(oc *tree.OnConflict, t *schema.Table, sc *scope) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, ue := range oc.Exprs {
+		if ue.Tuple {
+			for _, n := range ue.Names {
+				if t != nil && (t.Column(string(n)) != nil || t.IsKeyColumn(string(n)) || t.IsContextColumn(string(n))) {
+					return nil, rewrite.Refuse(string(n), "set %s on its own (%s = EXCLUDED.%s), not in a (...) = (...) list", n, n, n)
+				}
+			}
+			if err := s.checkExpr(sc, ue.Expr, exprRules{what: "ON CONFLICT DO UPDATE SET"}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		n := string(ue.Names[0])
+		switch {
+		case t != nil && t.IsKeyColumn(n):
+			return nil, rewrite.Refuse(n, "ON CONFLICT DO UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
+		case t != nil && t.Column(n) != nil:
+			if !isExcluded(ue.Expr, n) {
+				return nil, rewrite.Refuse(n, "ON CONFLICT DO UPDATE may only set encrypted column %s from the proposed row: %s = EXCLUDED.%s", n, n, n)
+			}
+			set[strings.ToLower(n)] = true
+		case t != nil && t.IsContextColumn(n) && !inConflictTarget(oc, n):
+			return nil, rewrite.Refuse(n, "ON CONFLICT DO UPDATE changes context column %s, which would leave the row's data key unusable; add %s to the conflict target or don't set it", n, n)
+		default:
+			if err := s.checkExpr(sc, ue.Expr, exprRules{what: "ON CONFLICT DO UPDATE SET"}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return set, nil
+}
+
+// conflictCoversRow checks an upsert that sets encrypted columns: it must
+// set all of them, and keep the row's context (its context columns are in
+// the conflict target, so the existing row has the proposed row's values).
+func conflictCoversRow(oc *tree.OnConflict, t *schema.Table, set map[string]bool) error {
 	for _, c := range t.ColumnNames() {
 		if !set[strings.ToLower(c)] {
 			return rewrite.Refuse(c, "ON CONFLICT DO UPDATE sets some encrypted columns of %s but not %s: the row would hold values under two data keys; also set %s = EXCLUDED.%s", t.Name, c, c, c)
@@ -313,17 +336,20 @@ func (s *stmt) onConflict(ins *tree.Insert, target *relation, after int) error {
 		if oc.Constraint != "" {
 			return rewrite.Refuse("ON CONSTRAINT", "ON CONFLICT ON CONSTRAINT can't show that context column %s stays the same; name the conflict columns: ON CONFLICT (%s)", c, c)
 		}
-		if !inTarget(c) {
+		if !inConflictTarget(oc, c) {
 			return rewrite.Refuse(c, "context column %s must be in the ON CONFLICT target, or the updated row's context would not match its new key: ON CONFLICT (%s, ...)", c, c)
 		}
 	}
-	list, err := s.locateConflictSet(oc, after)
-	if err != nil {
-		return err
-	}
-	key := quoteIfNeeded(schemaName(t.KeyColumn))
-	s.insert(list.end, text(", "+key+" = EXCLUDED."+key))
 	return nil
+}
+
+func inConflictTarget(oc *tree.OnConflict, c string) bool {
+	for _, n := range oc.Columns {
+		if strings.EqualFold(string(n), c) {
+			return true
+		}
+	}
+	return false
 }
 
 // isExcluded reports whether e is EXCLUDED.col.

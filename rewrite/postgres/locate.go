@@ -174,14 +174,3 @@ func (s *stmt) locateReturning(exprs tree.SelectExprs, from int) (listLoc, int, 
 	}
 	return listLoc{}, 0, s.lost(from, "RETURNING")
 }
-
-// findKeyword returns the index of the first depth-0 keyword w in
-// [from, to), or -1.
-func (s *stmt) findKeyword(from, to int, w string) int {
-	for i := from; i < to; i = s.skip(i) {
-		if s.kw(i, w) && !s.afterAS(i) {
-			return i
-		}
-	}
-	return -1
-}

@@ -1,11 +1,3 @@
-// Package postgres plans PostgreSQL statements for kmsenc: it decides, for a
-// SQL text, whether it touches encrypted data, and if so rewrites it so that
-// encrypted columns are written as ciphertext and read back with the keys
-// needed to decrypt them — or refuses it (DESIGN §5).
-//
-// The text is parsed with cockroachdb-parser, but the SQL sent is always the
-// original text with kmsenc's insertions made at token offsets found by an
-// exact PostgreSQL lexer ([Lex]); the AST is never printed.
 package postgres
 
 import (

@@ -15,6 +15,7 @@ var passThroughCases = []golden{
 	{name: "declared names only in strings and comments", sql: `SELECT 'users', $$email$$, E'ssn' /* users.email */ FROM t -- encrypted_kms_key`},
 	{name: "plain column of a plain table named like an encrypted one", sql: `SELECT email FROM contacts WHERE email = $1`},
 	{name: "insert into a plain table", sql: `INSERT INTO contacts (email) VALUES ($1)`},
+	{name: "INSERT ... SELECT of plain columns into a plain table", sql: `INSERT INTO audit (user_id, at) SELECT id, now() FROM users WHERE encrypted_kms_key IS NULL`},
 	{name: "plain columns of a declared table", sql: `SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."id" = $1`},
 	{name: "count and IS NULL on encrypted columns", sql: `SELECT count(email), count(*) FROM users WHERE ssn IS NULL AND email IS NOT NULL`},
 	{name: "update of plain columns", sql: `UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE "users"."deleted_at" IS NULL AND "id" = $3`},

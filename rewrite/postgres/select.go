@@ -119,7 +119,7 @@ func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, r
 	}
 	if mode == modeCheck {
 		if c := firstDeclared(res); c != nil {
-			return nil, rewrite.Refuse(c.describe(), "a subquery used in an expression or a set operation (UNION, INTERSECT, EXCEPT) can't return encrypted data (%s): the database would compare or merge ciphertext; select it in the outer query", c.describe())
+			return nil, rewrite.Refuse(c.describe(), "a query used in an expression, a set operation (UNION, INTERSECT, EXCEPT) or INSERT ... SELECT can't return encrypted data (%s): the database would compare, merge or copy ciphertext; select it in the outer query", c.describe())
 		}
 	}
 	return res, nil

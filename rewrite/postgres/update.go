@@ -26,9 +26,39 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := target.table
+	enc, err := s.updateSets(u, sc, target.table)
+	if err != nil {
+		return nil, err
+	}
+	if u.Where != nil {
+		if err := s.checkExpr(sc, u.Where.Expr, exprRules{what: "WHERE", where: true}); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkExprs(sc, orderExprs(u.OrderBy), exprRules{what: "ORDER BY"}); err != nil {
+		return nil, err
+	}
+	if len(enc) > 0 {
+		return s.pinnedUpdate(u, target, enc)
+	}
+	// Sets no encrypted column: plain execution, decrypting RETURNING.
+	if _, ok := u.Returning.(*tree.ReturningExprs); ok && target.table != nil {
+		if err := s.locateTarget(target, 1); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.returning(u.Returning, target, 0, extra...)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return s.passThrough(), nil
+	}
+	return s.finish(&rewrite.Plan{Kind: rewrite.Select, Output: out})
+}
 
-	// The SET list: which encrypted columns it sets, and to what.
+// updateSets checks the SET list and returns the encrypted columns it sets.
+func (s *stmt) updateSets(u *tree.Update, sc *scope, t *schema.Table) ([]setValue, error) {
 	var enc []setValue
 	for i, ue := range u.Exprs {
 		if ue.Tuple {
@@ -56,33 +86,15 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 			}
 		}
 	}
-	var where tree.Expr
-	if u.Where != nil {
-		where = u.Where.Expr
-		if err := s.checkExpr(sc, where, exprRules{what: "WHERE", where: true}); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.checkExprs(sc, orderExprs(u.OrderBy), exprRules{what: "ORDER BY"}); err != nil {
-		return nil, err
-	}
-	if len(enc) == 0 {
-		// Sets no encrypted column: plain execution, decrypting RETURNING.
-		if _, ok := u.Returning.(*tree.ReturningExprs); ok && t != nil {
-			if err := s.locateTarget(target, 1); err != nil {
-				return nil, err
-			}
-		}
-		out, err := s.returning(u.Returning, target, 0, extra...)
-		if err != nil || out == nil {
-			if err != nil {
-				return nil, err
-			}
-			return s.passThrough(), nil
-		}
-		return s.finish(&rewrite.Plan{Kind: rewrite.Select, Output: out})
-	}
+	return enc, nil
+}
 
+// pinnedUpdate plans an UPDATE that sets encrypted columns: of one row,
+// pinned by its primary key, whose key the wrapper looks up first; the
+// values are encrypted under that key, and the UPDATE only applies while
+// the row still holds it (the guard).
+func (s *stmt) pinnedUpdate(u *tree.Update, target *relation, enc []setValue) (*rewrite.Plan, error) {
+	t := target.table
 	for _, ue := range u.Exprs {
 		for _, n := range ue.Names {
 			if t.IsPrimaryKey(string(n)) {
@@ -95,6 +107,10 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 	}
 	if len(u.OrderBy) > 0 || u.Limit != nil {
 		return nil, rewrite.Refuse("LIMIT", "UPDATE ... ORDER BY / LIMIT is not PostgreSQL")
+	}
+	var where tree.Expr
+	if u.Where != nil {
+		where = u.Where.Expr
 	}
 	pk, err := pinnedRow(where, target)
 	if err != nil {
@@ -116,8 +132,7 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	up := lookup(t, loc.table, pk)
-	return s.finish(&rewrite.Plan{Kind: rewrite.Update, Table: t, Update: up, Output: out})
+	return s.finish(&rewrite.Plan{Kind: rewrite.Update, Table: t, Update: lookup(t, loc.table, pk), Output: out})
 }
 
 // setValue is an encrypted column an UPDATE sets.
