@@ -509,3 +509,16 @@ func TestConcurrentUpdatesOfKeylessRows(t *testing.T) {
 		}
 	})
 }
+
+// TestByteaLiterals: drivers that interpolate values (bun) write []byte as
+// PostgreSQL's bytea text; kmsenc must encrypt the bytes, not the text.
+func TestByteaLiterals(t *testing.T) {
+	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
+	e.exec(`INSERT INTO profiles (user_id, avatar) VALUES (1, '\x0102ff'), (2, 'a\\b\000')`)
+	for id, want := range map[int][]byte{1: {1, 2, 0xff}, 2: []byte("a\\b\x00")} {
+		var got []byte
+		if err := e.queryRow(`SELECT avatar FROM profiles WHERE user_id = $1`, id).Scan(&got); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("user %d: avatar %x, %v; want %x", id, got, err, want)
+		}
+	}
+}

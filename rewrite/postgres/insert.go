@@ -161,8 +161,11 @@ func (s *stmt) encryptValue(e tree.Expr, sp span, col *schema.Column, r int) err
 			return s.lost(sp.from, "the constant "+text)
 		}
 		lit, err := decodeLiteral(s.sql, s.toks[sp.from:sp.to])
+		if err == nil && col.Type == schema.Bytes {
+			lit, err = byteaLiteral(lit)
+		}
 		if err != nil {
-			return rewrite.Refuse(text, "kmsenc can't encrypt the constant %s for column %s: %v; pass it as a parameter", text, col.Name, err)
+			return rewrite.Refuse("", "kmsenc can't encrypt the constant given for column %s: %v; pass it as a parameter", col.Name, err)
 		}
 		s.encryptedSlot(rewrite.Lit(lit), col, r, sp)
 		return nil
