@@ -145,6 +145,8 @@ func asInt(v driver.Value) (int64, bool) {
 	switch v := v.(type) {
 	case int64:
 		return v, true
+	case uint64: // go-sql-driver/mysql for unsigned columns
+		return int64(min(v, 1<<62)), true
 	case []byte, string:
 		var n int64
 		_, err := fmt.Sscan(asString(v), &n)

@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -130,4 +131,43 @@ func TestEventsHoldNoSecrets(t *testing.T) {
 			t.Errorf("log holds a secret %q:\n%s", leak, out)
 		}
 	}
+}
+
+// TestOneKMSCallPerKey: an INSERT wraps one key per row, and a read unwraps
+// one key per distinct key — exactly once, whatever the driver's mode (with
+// MySQL's interpolateParams=false, the base driver declines direct
+// execution and kmsenc must not encrypt the statement twice).
+func TestOneKMSCallPerKey(t *testing.T) {
+	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
+		e.key.ResetCounts()
+		e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9)`,
+			1, canary("c"), canary("c"), 2, canary("c"), nil, 3, nil, nil)
+		e.exec(`INSERT INTO users (id, email) VALUES ($1, $2)`, 4, canary("c"))
+		if enc, dec := e.key.Counts(); enc != 4 || dec != 0 {
+			t.Errorf("4 rows written: %d wraps, %d unwraps; want 4 and 0", enc, dec)
+		}
+		reader := reopen(t, e, nil) // a cold cache
+		reader.key.ResetCounts()
+		for i := 0; i < 2; i++ {
+			rows, err := reader.query(`SELECT u.id, u.email, u.ssn, v.email FROM users u JOIN users v ON v.id = u.id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id int64
+				var a, b, c sql.NullString
+				if err := rows.Scan(&id, &a, &b, &c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+		}
+		// Row 3 has no encrypted value: its key is never needed.
+		if enc, dec := reader.key.Counts(); enc != 0 || dec != 3 {
+			t.Errorf("reading 4 rows twice, each key twice per row: %d wraps, %d unwraps; want 0 and 3", enc, dec)
+		}
+	})
 }

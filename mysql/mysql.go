@@ -1,0 +1,96 @@
+// Package mysql registers the kmsenc driver for MySQL and MariaDB, over
+// go-sql-driver/mysql:
+//
+//	import _ "github.com/kmsenc/kmsenc/mysql"
+//
+//	db, err := sql.Open("kmsenc+mysql",
+//		"app@tcp(db:3306)/app?parseTime=true&kmsenc_config=/etc/app/kmsenc.yaml")
+//
+// The DSN is go-sql-driver/mysql's plus the kmsenc_config parameter (or the
+// KMSENC_CONFIG environment variable) naming the schema file. Both
+// interpolateParams=false (the default: server-side prepared statements) and
+// true work; either way each statement is encrypted exactly once.
+package mysql
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"strings"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/rewrite"
+	rwmysql "github.com/kmsenc/kmsenc/rewrite/mysql"
+	"github.com/kmsenc/kmsenc/schema"
+)
+
+// DriverName is the name this package registers with database/sql.
+const DriverName = "kmsenc+mysql"
+
+func init() {
+	sql.Register(DriverName, kmsenc.NewDriver(Dialect()))
+}
+
+// NewConnector returns a kmsenc connector over a go-sql-driver/mysql
+// connector (mysql.NewConnector(cfg)), for sql.OpenDB.
+func NewConnector(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error) {
+	return kmsenc.NewConnector(base, Dialect(), cfg, opts...)
+}
+
+// Dialect returns the MySQL/MariaDB dialect.
+func Dialect() *kmsenc.Dialect {
+	return &kmsenc.Dialect{
+		Name:        "mysql",
+		OpenBase:    openBase,
+		SplitDSN:    kmsenc.SplitQueryDSN,
+		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter { return rwmysql.New(cfg) },
+		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length " +
+			"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) " +
+			"ORDER BY ordinal_position",
+		Storage:     storage,
+		TypeName:    typeName,
+		QuoteIdent:  func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
+		Placeholder: func(int) string { return "?" },
+	}
+}
+
+func openBase(dsn string) (driver.Connector, error) {
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return gomysql.NewConnector(cfg)
+}
+
+func storage(dataType string) (binary, ok bool) {
+	switch strings.ToLower(dataType) {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return false, true
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true, true
+	}
+	return false, false
+}
+
+func typeName(t schema.Type) string {
+	switch t {
+	case schema.Text:
+		return "TEXT"
+	case schema.Bytes:
+		return "BLOB"
+	case schema.Int:
+		return "BIGINT"
+	case schema.Float:
+		return "DOUBLE"
+	case schema.Bool:
+		return "TINYINT"
+	case schema.Date:
+		return "DATE"
+	case schema.Timestamp:
+		return "DATETIME"
+	case schema.JSON:
+		return "JSON"
+	}
+	return ""
+}

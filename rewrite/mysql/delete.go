@@ -1,0 +1,40 @@
+package mysql
+
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/kmsenc/kmsenc/rewrite"
+)
+
+// planDelete plans DELETE (DESIGN §5 rule 5): it passes through once its
+// conditions are checked, unless a RETURNING list (MariaDB) returns
+// encrypted columns, which are then decrypted.
+func (s *stmt) planDelete(del *ast.DeleteStmt) (*rewrite.Plan, error) {
+	if del.With != nil {
+		return nil, rewrite.Refuse("WITH", "WITH ... DELETE is not supported on tables with encrypted columns; run the queries separately")
+	}
+	tn, alias, single := singleTable(del.TableRefs)
+	if !single || del.IsMultiTable {
+		sc := &scope{}
+		if _, err := s.fromClause(del.TableRefs, sc, modeDescribe); err != nil {
+			return nil, err
+		}
+		return s.checkedPass(sc, del.Where, del.Order, del.Limit)
+	}
+	target := s.targetRel(tn, alias)
+	sc := &scope{rels: []*relation{target}}
+	if err := s.checkExpr(sc, del.Where, exprRules{what: "WHERE", where: true}); err != nil {
+		return nil, err
+	}
+	if err := s.orderLimit(del.Order, del.Limit, nil, nil, sc); err != nil {
+		return nil, err
+	}
+	out, err := s.returning(target)
+	if err != nil || out == nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.passThrough(), nil
+	}
+	return s.finish(&rewrite.Plan{Kind: rewrite.Delete, Output: out})
+}

@@ -1,0 +1,269 @@
+package mysql
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
+
+// This file finds, in the token stream, the parts of a statement the AST
+// describes. The TiDB parser gives the start offset of every expression and
+// select-list item, but not where they end: the ends are found in the
+// tokens, and every finding is checked against the AST (counts, names,
+// offsets); when they disagree the statement is refused.
+
+// listLoc is where the items of a select or RETURNING list are.
+type listLoc struct {
+	items []span
+	end   int // byte offset right after the last item, where columns are added
+}
+
+func (s *stmt) newListLoc(items []span) listLoc {
+	l := listLoc{items: items}
+	if n := len(items); n > 0 && items[n-1].to > items[n-1].from {
+		l.end = s.toks[items[n-1].to-1].End
+	}
+	return l
+}
+
+// selectModifiers may stand between SELECT and the first item.
+var selectModifiers = []string{"all", "distinct", "distinctrow", "high_priority", "straight_join",
+	"sql_small_result", "sql_big_result", "sql_buffer_result", "sql_no_cache", "sql_cache",
+	"sql_calc_found_rows"}
+
+// locateFields finds the items of a select list from the offset of its
+// first item.
+func (s *stmt) locateFields(fields []*ast.SelectField) (listLoc, error) {
+	if len(fields) == 0 {
+		return listLoc{}, s.lost(0, "the select list")
+	}
+	first := s.tokAt(fields[0].Offset)
+	if first < 0 {
+		return listLoc{}, s.lost(0, "the select list")
+	}
+	p := first - 1
+	for s.kwIn(p, selectModifiers...) {
+		p--
+	}
+	if !s.kwIn(p, "select", "returning") {
+		return listLoc{}, s.lost(first, "the start of the select list")
+	}
+	to := s.groupEnd(first)
+	if to > s.end {
+		to = s.end
+	}
+	items, _ := s.split(first, to, s.endsSelectList)
+	if len(items) != len(fields) {
+		return listLoc{}, s.lost(first, "the select list")
+	}
+	for i, f := range fields {
+		sp := items[i]
+		if sp.from >= sp.to || s.toks[sp.from].Start != f.Offset {
+			return listLoc{}, s.lost(sp.from, "an item of the select list")
+		}
+		if err := s.checkItem(f, sp); err != nil {
+			return listLoc{}, err
+		}
+	}
+	return s.newListLoc(items), nil
+}
+
+// checkItem checks that the tokens of sp are the star or the column
+// reference the AST has there, with an optional alias: those are the items
+// kmsenc replaces or reads the name of.
+func (s *stmt) checkItem(f *ast.SelectField, sp span) error {
+	var want []string
+	star := false
+	switch {
+	case f.WildCard != nil:
+		star = true
+		for _, p := range []string{f.WildCard.Schema.O, f.WildCard.Table.O} {
+			if p != "" {
+				want = append(want, p)
+			}
+		}
+	default:
+		e, ok := f.Expr.(*ast.ColumnNameExpr)
+		if !ok {
+			return nil
+		}
+		for _, p := range []string{e.Name.Schema.O, e.Name.Table.O, e.Name.Name.O} {
+			if p != "" {
+				want = append(want, p)
+			}
+		}
+	}
+	end, parts := s.nameTokens(sp.from, sp.to)
+	if len(parts) != len(want) {
+		return s.lost(sp.from, "an item of the select list")
+	}
+	for j := range parts {
+		if !strings.EqualFold(parts[j], want[j]) {
+			return s.lost(sp.from, "an item of the select list")
+		}
+	}
+	if star {
+		if len(want) > 0 {
+			if !s.isOp(end, ".") {
+				return s.lost(sp.from, "an item of the select list")
+			}
+			end++
+		}
+		if end+1 != sp.to || !s.isOp(end, "*") {
+			return s.lost(sp.from, "an item of the select list")
+		}
+		return nil
+	}
+	// Then nothing, or [AS] label.
+	switch {
+	case end == sp.to:
+	case end+1 == sp.to && (s.isName(end) || s.toks[end].Kind == String):
+	case end+2 == sp.to && s.kw(end, "as") && (s.isName(end+1) || s.toks[end+1].Kind == String):
+	default:
+		return s.lost(sp.from, "an item of the select list")
+	}
+	return nil
+}
+
+// insertLoc is where the parts of an INSERT are.
+type insertLoc struct {
+	colsClose int      // the ')' of the column list (VALUES form)
+	rows      []rowLoc // the VALUES rows; the SET form has one, of the assigned values
+	setEnd    int      // SET form: the index after the last assignment
+	after     int      // the index after the rows or assignments (and row alias)
+}
+
+type rowLoc struct {
+	close  int // the ')' of a VALUES row
+	values []span
+}
+
+// locateInsert finds the column list and the VALUES rows, or the SET list,
+// of INSERT [modifiers] [INTO] t [PARTITION (...)].
+func (s *stmt) locateInsert(ins *ast.InsertStmt, tn *ast.TableName) (insertLoc, error) {
+	var loc insertLoc
+	p := 0
+	if !s.kw(p, "insert") {
+		return loc, s.lost(p, "INSERT")
+	}
+	p++
+	for s.kwIn(p, "low_priority", "delayed", "high_priority", "ignore") {
+		p++
+	}
+	if s.kw(p, "into") {
+		p++
+	}
+	end, parts := s.nameTokens(p, s.bodyEnd)
+	if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], tn.Name.O) {
+		return loc, s.lost(p, "the table name")
+	}
+	p = end
+	if s.kw(p, "partition") && s.isOp(p+1, "(") {
+		p = s.match[p+1] + 1
+	}
+	if ins.Setlist {
+		return s.locateSetList(ins, p)
+	}
+	if !s.isOp(p, "(") {
+		return loc, s.lost(p, "the column list")
+	}
+	loc.colsClose = s.match[p]
+	cols, _ := s.split(p+1, loc.colsClose, nil)
+	if len(cols) != len(ins.Columns) {
+		return loc, s.lost(p, "the column list")
+	}
+	for j, c := range cols {
+		end, parts := s.nameTokens(c.from, c.to)
+		if end != c.to || len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) {
+			return loc, s.lost(c.from, "the column "+ins.Columns[j].Name.O)
+		}
+	}
+	p = loc.colsClose + 1
+	if !s.kwIn(p, "values", "value") {
+		return loc, s.lost(p, "VALUES")
+	}
+	p++
+	for {
+		if !s.isOp(p, "(") {
+			return loc, s.lost(p, "a VALUES row")
+		}
+		row := rowLoc{close: s.match[p]}
+		row.values, _ = s.split(p+1, row.close, nil)
+		loc.rows = append(loc.rows, row)
+		p = row.close + 1
+		if !s.isOp(p, ",") {
+			break
+		}
+		p++
+	}
+	if len(loc.rows) != len(ins.Lists) {
+		return loc, s.lost(p, "the VALUES rows")
+	}
+	for r, row := range loc.rows {
+		if len(row.values) != len(ins.Lists[r]) {
+			return loc, s.lost(row.close, "the values of a VALUES row")
+		}
+	}
+	loc.after = s.skipAlias(p)
+	return loc, nil
+}
+
+// locateSetList finds the assignments of INSERT ... SET at p.
+func (s *stmt) locateSetList(ins *ast.InsertStmt, p int) (insertLoc, error) {
+	var loc insertLoc
+	if !s.kw(p, "set") || len(ins.Lists) != 1 {
+		return loc, s.lost(p, "SET")
+	}
+	stop := s.bodyEnd
+	if s.alias != nil {
+		stop = s.alias.from
+	}
+	items, end := s.split(p+1, stop, func(i int) bool { return s.kw(i, "on") && s.kw(i+1, "duplicate") })
+	if len(items) != len(ins.Columns) {
+		return loc, s.lost(p, "the SET list")
+	}
+	row := rowLoc{close: -1}
+	for j, it := range items {
+		e, parts := s.nameTokens(it.from, it.to)
+		if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) || !(s.isOp(e, "=") || s.isOp(e, ":=")) || e+1 >= it.to {
+			return loc, s.lost(it.from, "the assignment to "+ins.Columns[j].Name.O)
+		}
+		row.values = append(row.values, span{e + 1, it.to})
+	}
+	loc.rows = []rowLoc{row}
+	loc.setEnd = end
+	loc.after = s.skipAlias(end)
+	return loc, nil
+}
+
+// skipAlias returns the index after the row alias if it starts at p, else p.
+func (s *stmt) skipAlias(p int) int {
+	if s.alias != nil && s.alias.from == p {
+		return s.alias.to
+	}
+	return p
+}
+
+// locateOnDuplicate finds ON DUPLICATE KEY UPDATE at or after from and
+// returns the byte offset after its last assignment.
+func (s *stmt) locateOnDuplicate(ins *ast.InsertStmt, from int) (int, error) {
+	i := from
+	if !(s.kw(i, "on") && s.kw(i+1, "duplicate") && s.kw(i+2, "key") && s.kw(i+3, "update")) {
+		return 0, s.lost(i, "ON DUPLICATE KEY UPDATE")
+	}
+	items, _ := s.split(i+4, s.bodyEnd, nil)
+	if len(items) != len(ins.OnDuplicate) {
+		return 0, s.lost(i, "the assignments of ON DUPLICATE KEY UPDATE")
+	}
+	for j, it := range items {
+		_, parts := s.nameTokens(it.from, it.to)
+		if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.OnDuplicate[j].Column.Name.O) {
+			return 0, s.lost(it.from, "the assignment to "+ins.OnDuplicate[j].Column.Name.O)
+		}
+	}
+	last := items[len(items)-1]
+	if last.to <= last.from {
+		return 0, s.lost(i, "the assignments of ON DUPLICATE KEY UPDATE")
+	}
+	return s.toks[last.to-1].End, nil
+}
