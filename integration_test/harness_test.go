@@ -47,6 +47,16 @@ type dialect struct {
 	placeholders func(string) string
 }
 
+// reachable reports whether the dialect's server answers, without failing.
+func (d *dialect) reachable() bool {
+	db, err := d.raw()
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	return db.Ping() == nil
+}
+
 var postgresDialect = &dialect{
 	name:    "postgres",
 	modes:   execModes,
@@ -242,10 +252,14 @@ func (e *env) open(wrap func(providers.Provider) providers.Provider, opts ...kms
 	}
 	key := opened.(*local.Provider)
 	events := &eventLog{}
-	base, err := e.d.base(t, mode)
+	plain, err := e.d.base(t, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every SQL text and argument kmsenc sends is recorded, and checked
+	// for plaintext when the test ends.
+	base := &recorder{base: plain}
+	t.Cleanup(func() { base.assertNoCanary(t) })
 	var p providers.Provider = key
 	if wrap != nil {
 		p = wrap(key)
@@ -271,7 +285,11 @@ func canary(tag string) string {
 	canarySeq.Lock()
 	defer canarySeq.Unlock()
 	canarySeq.n++
-	return fmt.Sprintf("canary-%s-%d-%s", tag, canarySeq.n, rand.Text()[:8])
+	c := fmt.Sprintf("canary-%s-%d-%s", tag, canarySeq.n, rand.Text()[:8])
+	canaries.Lock()
+	canaries.list = append(canaries.list, c)
+	canaries.Unlock()
+	return c
 }
 
 var wrappedKeyRE = regexp.MustCompile(`^v1:[A-Za-z0-9+/]+={0,2}$`)

@@ -1,0 +1,240 @@
+package integration_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The leak checks every suite uses: a recorder between kmsenc and the base
+// driver that sees every SQL text and argument kmsenc sends, and a scan of
+// every table of the test database. No canary (a plaintext written to an
+// encrypted column) may appear in either.
+
+// canaries holds every canary handed out, so checks can look for all.
+var canaries struct {
+	sync.Mutex
+	list []string
+}
+
+func allCanaries() []string {
+	canaries.Lock()
+	defer canaries.Unlock()
+	return append([]string(nil), canaries.list...)
+}
+
+// recorder is a driver.Connector that records what passes to the base.
+type recorder struct {
+	base driver.Connector
+	mu   sync.Mutex
+	sent []string // SQL texts and rendered arguments
+}
+
+func (r *recorder) record(sql string, args []driver.NamedValue) {
+	var b strings.Builder
+	b.WriteString(sql)
+	for _, a := range args {
+		b.WriteString("\x00")
+		switch v := a.Value.(type) {
+		case []byte:
+			b.Write(v)
+		default:
+			fmt.Fprint(&b, v)
+		}
+	}
+	r.mu.Lock()
+	r.sent = append(r.sent, b.String())
+	r.mu.Unlock()
+}
+
+// assertNoCanary fails t if any recorded text or argument holds a canary.
+func (r *recorder) assertNoCanary(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range allCanaries() {
+		for _, s := range r.sent {
+			if strings.Contains(s, c) {
+				t.Errorf("kmsenc sent plaintext %q to the database in: %q", c, strings.ReplaceAll(s, "\x00", " | "))
+			}
+		}
+	}
+}
+
+func (r *recorder) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := r.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &recConn{Conn: c, r: r}, nil
+}
+
+func (r *recorder) Driver() driver.Driver { return r.base.Driver() }
+
+// recConn forwards every optional interface of the base connection.
+type recConn struct {
+	driver.Conn
+	r *recorder
+}
+
+func (c *recConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.r.record(query, nil)
+	var st driver.Stmt
+	var err error
+	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
+		st, err = p.PrepareContext(ctx, query)
+	} else {
+		st, err = c.Conn.Prepare(query)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &recStmt{Stmt: st, r: c.r, query: query}, nil
+}
+
+func (c *recConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *recConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := c.Conn.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	c.r.record(query, args)
+	return e.ExecContext(ctx, query, args)
+}
+
+func (c *recConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := c.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	c.r.record(query, args)
+	return q.QueryContext(ctx, query, args)
+}
+
+func (c *recConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	return c.Conn.Begin() //nolint:staticcheck // the base offers nothing newer
+}
+
+func (c *recConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if n, ok := c.Conn.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func (c *recConn) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *recConn) ResetSession(ctx context.Context) error {
+	if s, ok := c.Conn.(driver.SessionResetter); ok {
+		return s.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *recConn) IsValid() bool {
+	if v, ok := c.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+type recStmt struct {
+	driver.Stmt
+	r     *recorder
+	query string
+}
+
+func (s *recStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.r.record(s.query, args)
+	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
+		return e.ExecContext(ctx, args)
+	}
+	vals := make([]driver.Value, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	return s.Stmt.Exec(vals) //nolint:staticcheck // the base offers nothing newer
+}
+
+func (s *recStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.r.record(s.query, args)
+	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
+		return q.QueryContext(ctx, args)
+	}
+	vals := make([]driver.Value, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	return s.Stmt.Query(vals) //nolint:staticcheck // the base offers nothing newer
+}
+
+// scanAllTables reads every table of the test database through the plain
+// driver and fails t if any column of any row holds a canary.
+func scanAllTables(t testing.TB, d *dialect, raw *sql.DB) {
+	t.Helper()
+	list := `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`
+	if d.name == "mysql" {
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`
+	}
+	rows, err := raw.Query(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	cs := allCanaries()
+	for _, table := range tables {
+		quoted := `"` + table + `"`
+		if d.name == "mysql" {
+			quoted = "`" + table + "`"
+		}
+		rs, err := raw.Query(`SELECT * FROM ` + quoted)
+		if err != nil {
+			t.Fatalf("scanning %s: %v", table, err)
+		}
+		cols, _ := rs.Columns()
+		for rs.Next() {
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatalf("scanning %s: %v", table, err)
+			}
+			for i, v := range vals {
+				for _, c := range cs {
+					if strings.Contains(string(v), c) {
+						t.Errorf("%s.%s holds plaintext %q", table, cols[i], c)
+					}
+				}
+			}
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatalf("scanning %s: %v", table, err)
+		}
+		rs.Close()
+	}
+}
