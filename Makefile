@@ -1,5 +1,6 @@
 # kmsenc: `make test` runs every test (unit, fuzz seeds, integration against
-# the PostgreSQL at KMSENC_TEST_POSTGRES_DSN); `make example` runs the
+# the PostgreSQL at KMSENC_TEST_POSTGRES_DSN and the MariaDB/MySQL at
+# KMSENC_TEST_MYSQL_DSN); `make example` runs the
 # quickstart end to end; `make bench` prints the overhead against plain pgx.
 GO ?= go
 
@@ -20,8 +21,10 @@ bench:
 	cd integration_test && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 .
 
 fuzz:
-	$(GO) test -fuzz FuzzRewrite -fuzztime 60s ./rewrite/postgres/
-	$(GO) test -fuzz FuzzLexer -fuzztime 60s ./rewrite/postgres/
+	$(GO) test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime 60s ./rewrite/postgres/
+	$(GO) test -run '^$$' -fuzz '^FuzzLexer$$' -fuzztime 60s ./rewrite/postgres/
+	$(GO) test -run '^$$' -fuzz '^FuzzMySQLRewrite$$' -fuzztime 60s ./rewrite/mysql/
+	$(GO) test -run '^$$' -fuzz '^FuzzMySQLLexer$$' -fuzztime 60s ./rewrite/mysql/
 
 vet:
 	$(GO) vet ./...
