@@ -106,6 +106,10 @@ func (c *Connector) openKeyrings(ctx context.Context) error {
 				return fmt.Errorf("kmsenc: table %s: key version %d: %w", t.Name, v, err)
 			}
 		}
+		var observe func(context.Context, envelope.Event)
+		if len(c.opts.hooks) > 0 { // events cost a context copy per call
+			observe = c.observe
+		}
 		kr, err := envelope.NewKeyring(envelope.KeyringConfig{
 			Current:        cur,
 			Version:        key.Version,
@@ -113,7 +117,7 @@ func (c *Connector) openKeyrings(ctx context.Context) error {
 			CacheTTL:       c.cfg.Cache.TTL,
 			CacheMaxKeys:   c.cfg.Cache.MaxKeys,
 			MaxConcurrency: c.opts.maxConcurrency,
-			Observe:        c.observe,
+			Observe:        observe,
 		})
 		if err != nil {
 			return fmt.Errorf("kmsenc: table %s: %w", t.Name, err)
