@@ -18,7 +18,8 @@ example:
 	$(GO) run ./examples/quickstart
 
 bench:
-	cd integration_test && $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 .
+	$(GO) test -run '^$$' -bench InsertCPU -benchtime 100000x -count 1 .
+	cd integration_test && $(GO) test -run '^$$' -bench Overhead -benchtime 3x -count 1 .
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime 60s ./rewrite/postgres/
