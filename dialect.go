@@ -35,6 +35,10 @@ type Dialect struct {
 	Storage func(dataType string) (binary, ok bool)
 	// TypeName is the DatabaseTypeName reported for a decrypted column.
 	TypeName func(t schema.Type) string
+	// UniqueKeysQuery lists the names of a table's unique keys other than
+	// its primary key; it takes the table name as its one placeholder. Nil
+	// for dialects whose plans never ask (rewrite.Plan.PrimaryKeyOnlyUnique).
+	UniqueKeysQuery string
 	// QuoteIdent quotes an identifier for generated SQL.
 	QuoteIdent func(name string) string
 	// Placeholder returns the n-th (1-based) placeholder of generated SQL.

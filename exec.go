@@ -101,6 +101,11 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 			return nil, err
 		}
 	}
+	if p.PrimaryKeyOnlyUnique {
+		if err := cn.c.checkOnlyPrimaryUnique(ctx, cn, p.Table); err != nil {
+			return nil, err
+		}
+	}
 	switch p.Kind {
 	case rewrite.Insert:
 		var err error

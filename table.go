@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -16,6 +18,10 @@ import (
 type tableInfo struct {
 	binary map[string]bool  // lower-case column -> stored as raw bytes
 	maxLen map[string]int64 // lower-case column -> maximum characters/bytes, 0 if unbounded
+
+	uniqueOnce sync.Once
+	unique     []string // unique keys besides the primary key
+	uniqueErr  error
 }
 
 func (ti *tableInfo) isBinary(col *schema.Column) bool { return ti.binary[strings.ToLower(col.Name)] }
@@ -39,6 +45,52 @@ func (c *Connector) tableInfo(ctx context.Context, cn *conn, t *schema.Table) (*
 	c.tables[t] = ti
 	c.tablesMu.Unlock()
 	return ti, nil
+}
+
+// checkOnlyPrimaryUnique refuses a plan that is exact only for a table
+// whose one unique key is its primary key (rewrite.Plan.PrimaryKeyOnlyUnique)
+// when t has another. The keys are learned once per connector.
+func (c *Connector) checkOnlyPrimaryUnique(ctx context.Context, cn *conn, t *schema.Table) error {
+	ti, err := c.tableInfo(ctx, cn, t)
+	if err != nil {
+		return err
+	}
+	if c.dialect.UniqueKeysQuery == "" {
+		return fmt.Errorf("%w: the %s dialect can't list unique keys", ErrUnsupportedStatement, c.dialect.Name)
+	}
+	ti.uniqueOnce.Do(func() {
+		ti.unique, ti.uniqueErr = cn.queryStrings(ctx, c.dialect.UniqueKeysQuery, t.Name)
+	})
+	if ti.uniqueErr != nil {
+		return fmt.Errorf("kmsenc: reading the unique keys of table %s: %w", t.Name, ti.uniqueErr)
+	}
+	if len(ti.unique) > 0 {
+		return &rewrite.RefusalError{
+			Reason: fmt.Sprintf("ON DUPLICATE KEY UPDATE gives the row a new data key made for the inserted row's %s, but %s has another unique key (%s): a duplicate on it would update a row with another %s, which could then not be read; upsert on a table without other unique keys, set the context columns from the inserted row too, or update by primary key",
+				strings.Join(t.ContextColumns(), ", "), t.Name, strings.Join(ti.unique, ", "), strings.Join(t.ContextColumns(), ", ")),
+		}
+	}
+	return nil
+}
+
+// queryStrings runs a one-placeholder query and returns its first column.
+func (cn *conn) queryStrings(ctx context.Context, sql string, arg string) ([]string, error) {
+	rows, err := cn.baseQuery(ctx, sql, []driver.NamedValue{{Ordinal: 1, Value: arg}})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	dest := make([]driver.Value, len(rows.Columns()))
+	for {
+		if err := rows.Next(dest); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		out = append(out, asString(dest[0]))
+	}
 }
 
 type dbColumn struct {

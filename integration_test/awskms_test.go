@@ -44,6 +44,10 @@ type localKMS struct {
 
 	mu       sync.Mutex
 	requests []kmsRequest
+	// intercept, when set, may answer a request in local-kms's stead (a
+	// key policy, which local-kms does not enforce, or an outage): it
+	// returns true when it answered.
+	intercept func(w http.ResponseWriter, r *http.Request, op string) bool
 }
 
 // kmsRequest is a request as it reached the server.
@@ -78,8 +82,12 @@ func startLocalKMS(t *testing.T) *localKMS {
 		_ = json.Unmarshal(body, &req.Body)
 		k.mu.Lock()
 		k.requests = append(k.requests, req)
+		intercept := k.intercept
 		k.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if intercept != nil && intercept(w, r, req.Op) {
+			return
+		}
 		serveLocalKMS(w, r, db, quiet)
 	}))
 	t.Cleanup(func() {
@@ -401,4 +409,25 @@ func TestAWSKMSUnavailable(t *testing.T) {
 			t.Errorf("Encrypt = %v, want ErrUnavailable saying the connection was refused", err)
 		}
 	})
+}
+
+// setIntercept sets (nil: clears) the function that may answer requests in
+// local-kms's stead.
+func (k *localKMS) setIntercept(f func(w http.ResponseWriter, r *http.Request, op string) bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.intercept = f
+}
+
+// count returns the number of requests of operation op so far.
+func (k *localKMS) count(op string) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for _, r := range k.requests {
+		if r.Op == op {
+			n++
+		}
+	}
+	return n
 }

@@ -7,8 +7,9 @@ package integration_test
 // that the real vault/api client talks to the real engine over 127.0.0.1.
 // Derived keys, context enforcement, batch_input, rotate, rewrap and
 // min_decryption_version behave as in Vault; token policies don't exist here
-// (one token may do everything), so refusals are tested with
-// min_decryption_version and with a switch that answers 403.
+// (one token may do everything; addToken adds tokens limited to some
+// paths), so refusals are tested with min_decryption_version, with such a
+// token and with a switch that answers 403.
 
 import (
 	"bytes"
@@ -19,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +48,9 @@ type vaultEngine struct {
 	mu       sync.Mutex
 	requests []vaultRequest
 	failWith int // when not 0, every request is answered with this status
+	// tokens are tokens besides vaultTestToken, each with the paths
+	// (without /v1/) it may use: a policy's "update" capability.
+	tokens map[string][]string
 }
 
 // vaultRequest is a request as it reached the server.
@@ -118,6 +123,8 @@ func (v *vaultEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v.requests = append(v.requests, req)
 	id := strconv.Itoa(len(v.requests))
 	failWith := v.failWith
+	token := r.Header.Get("X-Vault-Token")
+	permitted := token == vaultTestToken || slices.Contains(v.tokens[token], path)
 	v.mu.Unlock()
 
 	switch {
@@ -130,7 +137,7 @@ func (v *vaultEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case failWith != 0:
 		logical.RespondError(w, failWith, fmt.Errorf("error %d", failWith))
 		return
-	case r.Header.Get("X-Vault-Token") != vaultTestToken:
+	case !permitted:
 		logical.RespondError(w, http.StatusForbidden, logical.ErrPermissionDenied)
 		return
 	}
@@ -258,4 +265,31 @@ func (v *vaultEngine) total() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return len(v.requests)
+}
+
+// addToken makes token valid for the given paths (without /v1/) only, as a
+// policy granting "update" on them would: an encrypt-only service's token is
+// addToken(token, "transit/encrypt/app"). Other requests get Vault's 403.
+func (v *vaultEngine) addToken(token string, paths ...string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.tokens == nil {
+		v.tokens = map[string][]string{}
+	}
+	v.tokens[token] = append(v.tokens[token], paths...)
+}
+
+// client returns a Vault client of the engine with token, its own retries
+// off as providers/vault wants them.
+func (v *vaultEngine) client(t testing.TB, token string) *api.Client {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = v.URL
+	cfg.MaxRetries = 0
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(token)
+	return c
 }

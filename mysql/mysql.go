@@ -48,6 +48,8 @@ func Dialect() *kmsenc.Dialect {
 		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length " +
 			"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) " +
 			"ORDER BY ordinal_position",
+		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
+			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
 		Storage:     storage,
 		TypeName:    typeName,
 		QuoteIdent:  func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },

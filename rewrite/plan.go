@@ -109,6 +109,13 @@ type Plan struct {
 	// Output is set when the statement returns rows that carry encrypted
 	// columns, key columns or context columns; nil otherwise.
 	Output *Output
+	// PrimaryKeyOnlyUnique: the statement is exact only if Table has no
+	// unique key besides its primary key. A MySQL ON DUPLICATE KEY UPDATE
+	// that gives a row a new data key made for the inserted row's context
+	// ($id) is right when the duplicate is on the primary key, but a
+	// duplicate on another unique key would update a row whose id differs.
+	// The wrapper checks the table and refuses otherwise.
+	PrimaryKeyOnlyUnique bool
 }
 
 // ParamKind says where a placeholder's value comes from.

@@ -14,7 +14,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/kmsenc/kmsenc/providers"
+	"github.com/kmsenc/kmsenc/providers/gcpkms/gcpkmstest"
 )
+
+const testKey = gcpkmstest.Key
 
 var fastRetry = providers.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
 
@@ -22,10 +25,10 @@ var fastRetry = providers.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecon
 // KMS_ENCRYPTED_FORMATS.md.
 var gemContext = map[string]string{"model_name": "User", "model_id": "123"}
 
-func newTestProvider(t *testing.T) (*fakeKMS, *Provider) {
+func newTestProvider(t *testing.T) (*gcpkmstest.Server, *Provider) {
 	t.Helper()
-	f := newFakeKMS(t)
-	return f, New(newClient(t, f.serve(t)), testKey, WithRetryPolicy(fastRetry))
+	f := gcpkmstest.NewServer(t)
+	return f, New(newClient(t, f.Addr), testKey, WithRetryPolicy(fastRetry))
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -49,7 +52,7 @@ func TestRoundTrip(t *testing.T) {
 
 	// What reached the server: the CryptoKey name, the gem's AAD bytes, and
 	// correct checksums of everything sent.
-	enc, dec := f.encrypts[0], f.decrypts[0]
+	enc, dec := f.EncryptRequests()[0], f.DecryptRequests()[0]
 	const wantAAD = `{"model_id":"123","model_name":"User"}`
 	for _, got := range []struct {
 		rpc, name string
@@ -83,7 +86,7 @@ func TestEmptyContext(t *testing.T) {
 	if _, err := p.Decrypt(context.Background(), ct, map[string]string{}); err != nil {
 		t.Errorf("a nil and an empty context differ: %v", err)
 	}
-	if got := string(f.encrypts[0].AdditionalAuthenticatedData); got != "{}" {
+	if got := string(f.EncryptRequests()[0].AdditionalAuthenticatedData); got != "{}" {
 		t.Errorf("AAD of an empty context = %q, want {}", got)
 	}
 }
@@ -108,12 +111,12 @@ func TestDecryptFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, before := f.calls()
+			_, before := f.Calls()
 			_, err := p.Decrypt(ctx, tt.ciphertext, tt.ec)
 			if !errors.Is(err, providers.ErrDecrypt) {
 				t.Fatalf("Decrypt = %v, want ErrDecrypt", err)
 			}
-			if _, after := f.calls(); after-before != 1 {
+			if _, after := f.Calls(); after-before != 1 {
 				t.Errorf("%d calls, want 1: a wrong context is not retried", after-before)
 			}
 			if !strings.Contains(err.Error(), "could not decrypt the wrapped key with "+testKey) {
@@ -127,27 +130,27 @@ func TestErrorMapping(t *testing.T) {
 	tests := []struct {
 		name      string
 		op        string
-		set       func(f *fakeKMS)
+		set       func(f *gcpkmstest.Server)
 		kind      error
 		wantCalls int
 		want      []string
 	}{
-		{"revoked decrypt", opDecrypt, func(f *fakeKMS) { f.revoked = true }, providers.ErrAccessDenied, 1,
+		{"revoked decrypt", opDecrypt, func(f *gcpkmstest.Server) { f.Deny(gcpkmstest.Everyone) }, providers.ErrAccessDenied, 1,
 			[]string{"decrypt with master key gcpkms://" + testKey, "denied cloudkms.cryptoKeyVersions.useToDecrypt on " + testKey, "roles/cloudkms.cryptoKeyDecrypter", "encrypt-only"}},
-		{"revoked encrypt", opEncrypt, func(f *fakeKMS) { f.revoked = true }, providers.ErrAccessDenied, 1,
+		{"revoked encrypt", opEncrypt, func(f *gcpkmstest.Server) { f.Deny(gcpkmstest.Everyone) }, providers.ErrAccessDenied, 1,
 			[]string{"denied cloudkms.cryptoKeyVersions.useToEncrypt on " + testKey, "roles/cloudkms.cryptoKeyEncrypter"}},
-		{"disabled version", opDecrypt, func(f *fakeKMS) { f.fail = codes.FailedPrecondition }, providers.ErrAccessDenied, 1,
+		{"disabled version", opDecrypt, func(f *gcpkmstest.Server) { f.Fail(codes.FailedPrecondition) }, providers.ErrAccessDenied, 1,
 			[]string{"refused cloudkms.cryptoKeyVersions.useToDecrypt on " + testKey + ": the key version is not enabled"}},
-		{"unauthenticated", opEncrypt, func(f *fakeKMS) { f.fail = codes.Unauthenticated }, providers.ErrAccessDenied, 1,
+		{"unauthenticated", opEncrypt, func(f *gcpkmstest.Server) { f.Fail(codes.Unauthenticated) }, providers.ErrAccessDenied, 1,
 			[]string{"rejected this service's credentials", "Application Default Credentials"}},
-		{"not found", opEncrypt, func(f *fakeKMS) { f.fail = codes.NotFound }, providers.ErrAccessDenied, 1,
+		{"not found", opEncrypt, func(f *gcpkmstest.Server) { f.Fail(codes.NotFound) }, providers.ErrAccessDenied, 1,
 			[]string{"no key " + testKey}},
-		{"unavailable", opDecrypt, func(f *fakeKMS) { f.fail = codes.Unavailable }, providers.ErrUnavailable, 4,
+		{"unavailable", opDecrypt, func(f *gcpkmstest.Server) { f.Fail(codes.Unavailable) }, providers.ErrUnavailable, 4,
 			[]string{"did not complete cloudkms.cryptoKeyVersions.useToDecrypt on " + testKey + " (Unavailable: fake failure Unavailable) (gave up after 4 attempts)", "retry"}},
-		{"quota", opEncrypt, func(f *fakeKMS) { f.fail = codes.ResourceExhausted }, providers.ErrUnavailable, 4, nil},
-		{"server deadline", opEncrypt, func(f *fakeKMS) { f.fail = codes.DeadlineExceeded }, providers.ErrUnavailable, 4, nil},
-		{"internal", opDecrypt, func(f *fakeKMS) { f.fail = codes.Internal }, providers.ErrUnavailable, 4, nil},
-		{"invalid argument on encrypt", opEncrypt, func(f *fakeKMS) { f.fail = codes.InvalidArgument }, nil, 1,
+		{"quota", opEncrypt, func(f *gcpkmstest.Server) { f.Fail(codes.ResourceExhausted) }, providers.ErrUnavailable, 4, nil},
+		{"server deadline", opEncrypt, func(f *gcpkmstest.Server) { f.Fail(codes.DeadlineExceeded) }, providers.ErrUnavailable, 4, nil},
+		{"internal", opDecrypt, func(f *gcpkmstest.Server) { f.Fail(codes.Internal) }, providers.ErrUnavailable, 4, nil},
+		{"invalid argument on encrypt", opEncrypt, func(f *gcpkmstest.Server) { f.Fail(codes.InvalidArgument) }, nil, 1,
 			[]string{"Cloud KMS cloudkms.cryptoKeyVersions.useToEncrypt on " + testKey + " failed (InvalidArgument"}},
 	}
 	for _, tt := range tests {
@@ -157,8 +160,8 @@ func TestErrorMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.set(tt.set)
-			e0, d0 := f.calls()
+			tt.set(f)
+			e0, d0 := f.Calls()
 			if tt.op == opEncrypt {
 				_, err = p.Encrypt(context.Background(), []byte("PLAINTEXT-CANARY"), gemContext)
 			} else {
@@ -173,7 +176,7 @@ func TestErrorMapping(t *testing.T) {
 					t.Errorf("errors.Is(%v, %v) = %v", err, kind, got)
 				}
 			}
-			e1, d1 := f.calls()
+			e1, d1 := f.Calls()
 			if calls := e1 - e0 + d1 - d0; calls != tt.wantCalls {
 				t.Errorf("%d calls, want %d", calls, tt.wantCalls)
 			}
@@ -236,8 +239,8 @@ func TestIntegrityChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.set(func(f *fakeKMS) { f.tamper = tt.tamper })
-			e0, d0 := f.calls()
+			f.Tamper(tt.tamper)
+			e0, d0 := f.Calls()
 			var got []byte
 			if tt.op == opEncrypt {
 				got, err = p.Encrypt(context.Background(), []byte("PLAINTEXT-CANARY"), gemContext)
@@ -250,7 +253,7 @@ func TestIntegrityChecks(t *testing.T) {
 			if !errors.Is(err, providers.ErrUnavailable) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q, want ErrUnavailable saying %q", err, tt.want)
 			}
-			e1, d1 := f.calls()
+			e1, d1 := f.Calls()
 			if calls := e1 - e0 + d1 - d0; calls != fastRetry.MaxAttempts {
 				t.Errorf("%d calls, want %d: corruption in transit is retried", calls, fastRetry.MaxAttempts)
 			}
@@ -274,7 +277,7 @@ func TestUnreachable(t *testing.T) {
 
 func TestContextEnded(t *testing.T) {
 	f, p := newTestProvider(t)
-	f.set(func(f *fakeKMS) { f.fail = codes.Unavailable })
+	f.Fail(codes.Unavailable)
 	p.retry = providers.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -293,8 +296,8 @@ func TestContextEnded(t *testing.T) {
 }
 
 func TestNewRefusesVersionName(t *testing.T) {
-	f := newFakeKMS(t)
-	client := newClient(t, f.serve(t))
+	f := gcpkmstest.NewServer(t)
+	client := newClient(t, f.Addr)
 	for name, want := range map[string]string{
 		testKey + "/cryptoKeyVersions/3": "names a CryptoKeyVersion; name its CryptoKey " + testKey + " instead",
 		"projects/p/keyRings/r":          "is not a CryptoKey name",
@@ -309,14 +312,13 @@ func TestNewRefusesVersionName(t *testing.T) {
 			}
 		}
 	}
-	if e, d := f.calls(); e+d != 0 {
+	if e, d := f.Calls(); e+d != 0 {
 		t.Errorf("%d calls reached the server with a wrong name", e+d)
 	}
 }
 
 func TestOpenURL(t *testing.T) {
-	f := newFakeKMS(t)
-	addr := f.serve(t)
+	addr := gcpkmstest.NewServer(t).Addr
 	p, err := providers.Open(context.Background(), "gcpkms://"+testKey+"?endpoint="+addr)
 	if err != nil {
 		t.Fatal(err)
@@ -367,5 +369,48 @@ func TestOpenURLErrors(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("Open(%q) error shows the password: %v", tt.url, err)
 		}
+	}
+}
+
+// TestPrincipals: Cloud KMS decides by the caller. A principal denied
+// useToDecrypt encrypts, and gets ErrAccessDenied on Decrypt while the owner
+// decrypts its ciphertext; another CryptoKey's ciphertext is ErrDecrypt; a
+// server that is gone is ErrUnavailable.
+func TestPrincipals(t *testing.T) {
+	const otherKey = "projects/p/locations/global/keyRings/r/cryptoKeys/other"
+	s := gcpkmstest.NewServer(t)
+	s.CreateKey(t, otherKey)
+	ownerClient := newClient(t, s.Addr)
+	owner := New(ownerClient, testKey, WithRetryPolicy(fastRetry))
+	writer := New(newClient(t, s.Listen(t, "writer")), testKey, WithRetryPolicy(fastRetry))
+	s.Deny("writer", gcpkmstest.PermDecrypt)
+	ctx := context.Background()
+
+	ct, err := writer.Encrypt(ctx, []byte("data key"), gemContext)
+	if err != nil {
+		t.Fatalf("the writer may encrypt: %v", err)
+	}
+	if _, err := writer.Decrypt(ctx, ct, gemContext); !errors.Is(err, providers.ErrAccessDenied) {
+		t.Errorf("writer Decrypt = %v, want ErrAccessDenied", err)
+	}
+	if pt, err := owner.Decrypt(ctx, ct, gemContext); err != nil || string(pt) != "data key" {
+		t.Errorf("owner Decrypt = %q, %v", pt, err)
+	}
+	s.Allow("writer", gcpkmstest.PermDecrypt)
+	if _, err := writer.Decrypt(ctx, ct, gemContext); err != nil {
+		t.Errorf("writer Decrypt after Allow = %v", err)
+	}
+
+	otherCT, err := New(ownerClient, otherKey).Encrypt(ctx, []byte("data key"), gemContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Decrypt(ctx, otherCT, gemContext); !errors.Is(err, providers.ErrDecrypt) {
+		t.Errorf("Decrypt of another key's ciphertext = %v, want ErrDecrypt", err)
+	}
+
+	s.Close()
+	if _, err := owner.Encrypt(ctx, []byte("data key"), gemContext); !errors.Is(err, providers.ErrUnavailable) {
+		t.Errorf("Encrypt after Close = %v, want ErrUnavailable", err)
 	}
 }

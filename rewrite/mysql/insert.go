@@ -86,7 +86,7 @@ func (s *stmt) planInsert(ins *ast.InsertStmt) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.finish(&rewrite.Plan{Kind: rewrite.Insert, Table: t, Rows: rows, Output: out})
+	return s.finish(&rewrite.Plan{Kind: rewrite.Insert, Table: t, Rows: rows, Output: out, PrimaryKeyOnlyUnique: s.primaryKeyOnlyUnique})
 }
 
 // insertTable returns the table an INSERT writes.
@@ -391,8 +391,18 @@ func (s *stmt) onDuplicate(ins *ast.InsertStmt, target *relation, after int) err
 			return rewrite.Refuse(c, "ON DUPLICATE KEY UPDATE sets some encrypted columns of %s but not %s: the row would hold values under two data keys; also set %s = VALUES(%s)", t.Name, c, c, c)
 		}
 	}
+	// MySQL doesn't say which unique key a duplicate is on: a duplicate on
+	// another unique key than the primary key updates a row whose context
+	// columns differ from the inserted row's, under which the new data key
+	// was wrapped. A context column set from the inserted row is safe; one
+	// of the primary key is safe when the table has no other unique key,
+	// which the wrapper checks; any other is refused.
 	for _, c := range t.ContextColumns() {
-		if !ctxSet[strings.ToLower(c)] && !t.IsPrimaryKey(c) {
+		switch {
+		case ctxSet[strings.ToLower(c)]:
+		case t.IsPrimaryKey(c):
+			s.primaryKeyOnlyUnique = true
+		default:
 			return rewrite.Refuse(c, "context column %s of %s is not part of the primary key, and MySQL doesn't say which unique key a duplicate is on: the updated row's context could differ from its new key's; also set %s = VALUES(%s)", c, t.Name, c, c)
 		}
 	}

@@ -147,6 +147,9 @@ type stmt struct {
 	edits   []edit
 	seq     int
 	markers int
+
+	// primaryKeyOnlyUnique: see rewrite.Plan.PrimaryKeyOnlyUnique.
+	primaryKeyOnlyUnique bool
 }
 
 func newStmt(r *Rewriter, sql string) (*stmt, error) {

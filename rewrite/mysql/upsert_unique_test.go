@@ -1,0 +1,31 @@
+package mysql
+
+import "testing"
+
+// TestUpsertAsksForPrimaryKeyOnlyUnique: an ON DUPLICATE KEY UPDATE of
+// encrypted columns on a table whose context holds a primary-key column is
+// only exact if the duplicate can't be on another unique key, which the
+// plan asks the driver to check; setting the context columns from the
+// inserted row, or a context without columns, needs no check.
+func TestUpsertAsksForPrimaryKeyOnlyUnique(t *testing.T) {
+	r := New(testConfig(t))
+	cases := []struct {
+		sql  string
+		want bool
+	}{
+		{"INSERT INTO `users` (`id`,`email`,`ssn`) VALUES (?,?,?) ON DUPLICATE KEY UPDATE `email`=VALUES(`email`),`ssn`=VALUES(`ssn`)", true},
+		{"INSERT INTO users (id, email, ssn) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE id = VALUES(id), email = VALUES(email), ssn = VALUES(ssn)", false},
+		{"INSERT INTO users (id, email, ssn) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE id = id", false},
+		{"INSERT INTO users (id, email, ssn) VALUES (?, ?, ?)", false},
+	}
+	for _, c := range cases {
+		p, err := r.Rewrite(c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if p.PrimaryKeyOnlyUnique != c.want {
+			t.Errorf("%s: PrimaryKeyOnlyUnique = %v, want %v", c.sql, p.PrimaryKeyOnlyUnique, c.want)
+		}
+	}
+}
