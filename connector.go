@@ -143,8 +143,11 @@ func (c *Connector) observe(ctx context.Context, e envelope.Event) {
 		return
 	}
 	kind := EventUnwrap
-	if e.Op == "wrap" {
+	switch e.Op {
+	case "wrap":
 		kind = EventWrap
+	case "rewrap":
+		kind = EventRewrap
 	}
 	c.emit(ctx, Event{
 		Kind:     kind,

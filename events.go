@@ -17,6 +17,10 @@ const (
 	EventUnwrap
 	// EventRefused: a statement was refused with ErrUnsupportedStatement.
 	EventRefused
+	// EventRewrap: the key management service re-encrypted a wrapped key
+	// under the current version of the same key (rotation), without
+	// returning the data key.
+	EventRewrap
 )
 
 func (k EventKind) String() string {
@@ -27,6 +31,8 @@ func (k EventKind) String() string {
 		return "unwrap"
 	case EventRefused:
 		return "refused"
+	case EventRewrap:
+		return "rewrap"
 	}
 	return "unknown"
 }

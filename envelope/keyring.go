@@ -395,7 +395,25 @@ func (k *Keyring) unwrapBatch(ctx context.Context, bp providers.BatchDecrypter, 
 // Rewrap unwraps a key column value and wraps the same data key with the
 // current master key, for rotating rows to a new master key version without
 // re-encrypting their values.
+//
+// When the old version's master key is the current one (the same provider)
+// and the provider is a [providers.Rewrapper], the KMS re-encrypts the key
+// itself and the data key never reaches this process.
 func (k *Keyring) Rewrap(ctx context.Context, wrapped string, ec Context) (string, error) {
+	_, ct, p, err := k.parse(wrapped)
+	if err != nil {
+		return "", err
+	}
+	if rw, ok := p.(providers.Rewrapper); ok && p == k.current {
+		start := time.Now()
+		out, err := rw.Rewrap(ctx, ct, ec)
+		err = providerError("rewrap", p, err)
+		k.emit(ctx, "rewrap", p, k.version, ec, time.Since(start), 1, err)
+		if err != nil {
+			return "", err
+		}
+		return FormatWrappedKey(k.version, out), nil
+	}
 	dk, err := k.Unwrap(ctx, wrapped, ec)
 	if err != nil {
 		return "", err

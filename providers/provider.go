@@ -50,6 +50,15 @@ type BatchDecrypter interface {
 	DecryptBatch(ctx context.Context, items []DecryptItem) []DecryptResult
 }
 
+// Rewrapper is implemented by providers whose KMS can re-encrypt a
+// ciphertext under the newest version of the same key without returning
+// the plaintext (Vault Transit's rewrap). Key rotation uses it when a row's
+// old key version and the current one name the same key, so the data key
+// never leaves the KMS.
+type Rewrapper interface {
+	Rewrap(ctx context.Context, ciphertext []byte, ec map[string]string) ([]byte, error)
+}
+
 // DecryptItem is one ciphertext of a [BatchDecrypter] call, with the
 // encryption context it was wrapped under.
 type DecryptItem struct {
