@@ -11,25 +11,25 @@ import (
 // encrypted columns, which are then decrypted.
 func (s *stmt) planDelete(del *ast.DeleteStmt) (*rewrite.Plan, error) {
 	if del.With != nil {
-		return nil, rewrite.Refuse("WITH", "WITH ... DELETE is not supported on tables with encrypted columns; run the queries separately")
+		return nil, rewrite.RefuseWith("DELETE")
 	}
 	tn, alias, single := singleTable(del.TableRefs)
 	if !single || del.IsMultiTable {
-		sc := &scope{}
+		sc := &rewrite.Scope{}
 		if _, err := s.fromClause(del.TableRefs, sc, modeDescribe); err != nil {
 			return nil, err
 		}
 		return s.checkedPass(sc, del.Where, del.Order, del.Limit)
 	}
-	target := s.targetRel(tn, alias)
-	sc := &scope{rels: []*relation{target}}
+	target, from := s.targetRel(tn, alias)
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
 	if err := s.checkExpr(sc, del.Where, exprRules{what: "WHERE", where: true}); err != nil {
 		return nil, err
 	}
 	if err := s.orderLimit(del.Order, del.Limit, nil, nil, sc); err != nil {
 		return nil, err
 	}
-	out, err := s.returning(target)
+	out, err := s.returning(target, from)
 	if err != nil || out == nil {
 		if err != nil {
 			return nil, err

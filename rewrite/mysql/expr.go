@@ -20,12 +20,12 @@ type exprRules struct {
 	aliases bool   // bare names may name select-list columns (ORDER BY, GROUP BY, HAVING)
 	// row: the relation VALUES(col) refers to (INSERT ... ON DUPLICATE KEY
 	// UPDATE); nil where VALUES(col) has no row.
-	row *relation
+	row *rewrite.Relation
 }
 
 // checkExpr refuses e if it computes on declared data, and analyses its
 // subqueries.
-func (s *stmt) checkExpr(sc *scope, e ast.Node, rules exprRules) error {
+func (s *stmt) checkExpr(sc *rewrite.Scope, e ast.Node, rules exprRules) error {
 	if e == nil {
 		return nil
 	}
@@ -34,7 +34,7 @@ func (s *stmt) checkExpr(sc *scope, e ast.Node, rules exprRules) error {
 	return c.err
 }
 
-func (s *stmt) checkExprs(sc *scope, es []ast.ExprNode, rules exprRules) error {
+func (s *stmt) checkExprs(sc *rewrite.Scope, es []ast.ExprNode, rules exprRules) error {
 	for _, e := range es {
 		if e == nil {
 			continue
@@ -49,7 +49,7 @@ func (s *stmt) checkExprs(sc *scope, es []ast.ExprNode, rules exprRules) error {
 // checker is the ast.Visitor of checkExpr.
 type checker struct {
 	s     *stmt
-	sc    *scope
+	sc    *rewrite.Scope
 	rules exprRules
 	err   error
 }
@@ -85,7 +85,7 @@ func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.AggregateFuncExpr:
 		if !c.rules.strict && strings.EqualFold(n.F, ast.AggFuncCount) && !n.Distinct && len(n.Args) == 1 {
 			if cn := bareName(n.Args[0]); cn != nil {
-				_, c.err = c.s.resolve(c.sc, cn)
+				_, c.err = resolve(c.sc, cn)
 				return n, true
 			}
 		}
@@ -98,7 +98,7 @@ func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
 		}
 		if !c.rules.strict && strings.EqualFold(n.Name, ast.AggFuncCount) && !n.Distinct && len(n.Args) == 1 {
 			if cn := bareName(n.Args[0]); cn != nil {
-				_, c.err = c.s.resolve(c.sc, cn)
+				_, c.err = resolve(c.sc, cn)
 				return n, true
 			}
 		}
@@ -163,13 +163,13 @@ func (c *checker) name(n *ast.ColumnName) error {
 
 // resolve resolves a column reference, looking first at the select list's
 // aliases where the clause allows them.
-func (c *checker) resolve(n *ast.ColumnName) (ref, error) {
+func (c *checker) resolve(n *ast.ColumnName) (rewrite.Ref, error) {
 	if c.rules.aliases && n.Table.O == "" {
 		if rf, ok := outputRef(c.sc, n.Name.O); ok {
 			return rf, nil
 		}
 	}
-	return c.s.resolve(c.sc, n)
+	return resolve(c.sc, n)
 }
 
 // columnText writes a column reference for messages.
@@ -185,12 +185,12 @@ func columnText(n *ast.ColumnName) string {
 
 // refuseRef refuses a resolved reference that may not appear in an
 // expression.
-func (c *checker) refuseRef(rf ref, text string) error {
-	switch rf.kind {
-	case refEnc:
+func (c *checker) refuseRef(rf rewrite.Ref, text string) error {
+	switch rf.Kind {
+	case rewrite.RefEncrypted:
 		return rewrite.Refuse(text, "%s is an encrypted column: the database only holds its ciphertext, so it can't be used in %s (only IS [NOT] NULL and COUNT(%s) can); do this in the application after reading it", text, c.rules.what, text)
-	case refKey:
-		return rewrite.Refuse(text, "%s is the key column kmsenc manages; %s can only test it with IS [NOT] NULL (or LIKE in WHERE)", text, c.rules.what)
+	case rewrite.RefKey:
+		return rewrite.RefuseKeyColumnUse(text, c.rules.what)
 	}
 	return nil
 }
@@ -246,9 +246,8 @@ func (c *checker) equality(n *ast.ColumnName) error {
 	if err != nil {
 		return err
 	}
-	if rf.kind == refEnc {
-		text := columnText(n)
-		return rewrite.Refuse(text, "%s is an encrypted column: equality search on encrypted columns needs a blind index (planned); filter by a plain column", text)
+	if rf.Kind == rewrite.RefEncrypted {
+		return rewrite.RefuseEquality(columnText(n))
 	}
 	return nil
 }
@@ -266,7 +265,7 @@ func (c *checker) like(p *ast.PatternLikeOrIlikeExpr) bool {
 		c.err = err
 		return true
 	}
-	if rf.kind != refKey {
+	if rf.Kind != rewrite.RefKey {
 		return false
 	}
 	c.err = c.s.checkExprs(c.sc, []ast.ExprNode{p.Pattern}, c.rules)
@@ -283,11 +282,11 @@ func (c *checker) values(v *ast.ValuesExpr) error {
 		return c.name(v.Column.Name)
 	}
 	n := v.Column.Name.Name.O
-	rf, err := c.s.column(c.rules.row, n)
+	rf, err := c.rules.row.Column(n)
 	if err != nil {
 		return err
 	}
-	if rf.kind != refPlain {
+	if rf.Kind != rewrite.RefPlain {
 		return rewrite.Refuse("VALUES("+n+")", "VALUES(%s) is the inserted row's encrypted value or key: it may only set %s itself (%s = VALUES(%s)), never be computed on", n, n, n, n)
 	}
 	return nil

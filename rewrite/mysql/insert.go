@@ -22,20 +22,20 @@ func (s *stmt) planInsert(ins *ast.InsertStmt) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := s.targetRel(tn, "")
-	if target.table == nil {
-		return s.insertPlain(ins, target)
+	target, from := s.targetRel(tn, "")
+	if target.Table == nil {
+		return s.insertPlain(ins, target, from)
 	}
-	t := target.table
+	t := target.Table
 	if ins.Select != nil {
 		return nil, rewrite.Refuse("SELECT", "INSERT ... SELECT (or TABLE) into %s would copy values the application never sees, so kmsenc can't encrypt them; read the rows and insert them with VALUES", t.Name)
 	}
 	if len(ins.Columns) == 0 {
-		return nil, rewrite.Refuse(t.Name, "an INSERT into %s must name the columns: INSERT INTO %s (col, ...) VALUES (...)", t.Name, t.Name)
+		return nil, rewrite.RefuseUnnamedColumns(t.Name, t)
 	}
 	for _, c := range ins.Columns {
 		if t.IsKeyColumn(c.Name.O) {
-			return nil, rewrite.Refuse(c.Name.O, "the INSERT names the key column %s, which kmsenc sets; leave it out", t.KeyColumn)
+			return nil, rewrite.RefuseInsertKeyColumn(c.Name.O, t)
 		}
 		if c.Table.O != "" && !strings.EqualFold(c.Table.O, tn.Name.O) {
 			return nil, rewrite.Refuse(columnText(c), "the column %s is not one of %s", columnText(c), t.Name)
@@ -45,7 +45,7 @@ func (s *stmt) planInsert(ins *ast.InsertStmt) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{rels: []*relation{target}}
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
 	rows := make([]rewrite.Row, len(ins.Lists))
 	for r, row := range ins.Lists {
 		if len(row) != len(ins.Columns) {
@@ -72,17 +72,17 @@ func (s *stmt) planInsert(ins *ast.InsertStmt) (*rewrite.Plan, error) {
 	key := quoteIdent(t.KeyColumn)
 	if ins.Setlist {
 		at := s.toks[loc.setEnd-1].End
-		s.insert(at, text(", "+key+" = "), param(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: 0}))
+		s.edits.Insert(at, text(", "+key+" = "), param(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: 0}))
 	} else {
-		s.insert(s.toks[loc.colsClose-1].End, text(", "+key))
+		s.edits.Insert(s.toks[loc.colsClose-1].End, text(", "+key))
 		for r, row := range loc.rows {
-			s.insert(s.toks[row.close-1].End, text(", "), param(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}))
+			s.edits.Insert(s.toks[row.close-1].End, text(", "), param(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}))
 		}
 	}
 	if err := s.onDuplicate(ins, target, loc.after); err != nil {
 		return nil, err
 	}
-	out, err := s.returning(target)
+	out, err := s.returning(target, from)
 	if err != nil {
 		return nil, err
 	}
@@ -102,24 +102,16 @@ func insertTable(ins *ast.InsertStmt) (*ast.TableName, error) {
 }
 
 // targetRel makes the relation of the table an INSERT, UPDATE or DELETE
-// writes.
-func (s *stmt) targetRel(tn *ast.TableName, alias string) *relation {
-	r := &relation{base: true, alias: tn.Name.O, schema: tn.Schema.O, ref: quoteIdent(tn.Name.O)}
-	if tn.Schema.O != "" {
-		r.ref = quoteIdent(tn.Schema.O) + "." + r.ref
-	}
-	r.from = r.ref
+// writes, and returns how kmsenc writes it after FROM (name [AS alias]).
+func (s *stmt) targetRel(tn *ast.TableName, alias string) (r *rewrite.Relation, from string) {
+	r = rewrite.TableRelation(s.cfg, tn.Name.O)
+	r.Schema, r.Ref = tn.Schema.O, tableText(tn)
+	from = r.Ref
 	if alias != "" {
-		r.alias, r.aliased, r.ref = alias, true, quoteIdent(alias)
-		r.from += " AS " + r.ref
+		r.Alias, r.Aliased, r.Ref = alias, true, quoteIdent(alias)
+		from += " AS " + r.Ref
 	}
-	if t := s.cfg.Table(tn.Name.O); t != nil {
-		r.table = t
-		r.inst = &instance{table: t, rel: r}
-	} else {
-		r.opaque = true
-	}
-	return r
+	return r, from
 }
 
 // tableText writes a table name for the SQL kmsenc generates.
@@ -132,7 +124,7 @@ func tableText(tn *ast.TableName) string {
 
 // insertPlain checks an INSERT into a table without encrypted columns: it
 // passes through unless it reads declared data.
-func (s *stmt) insertPlain(ins *ast.InsertStmt, target *relation) (*rewrite.Plan, error) {
+func (s *stmt) insertPlain(ins *ast.InsertStmt, target *rewrite.Relation, from string) (*rewrite.Plan, error) {
 	if ins.Select != nil {
 		// The rows come from a query: it may read declared tables, but
 		// not copy their encrypted columns.
@@ -140,7 +132,7 @@ func (s *stmt) insertPlain(ins *ast.InsertStmt, target *relation) (*rewrite.Plan
 			return nil, err
 		}
 	}
-	sc := &scope{rels: []*relation{target}}
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
 	for _, row := range ins.Lists {
 		if err := s.checkExprs(sc, row, exprRules{what: "VALUES"}); err != nil {
 			return nil, err
@@ -149,7 +141,7 @@ func (s *stmt) insertPlain(ins *ast.InsertStmt, target *relation) (*rewrite.Plan
 	if err := s.onDuplicate(ins, target, 0); err != nil {
 		return nil, err
 	}
-	if _, err := s.returning(target); err != nil {
+	if _, err := s.returning(target, from); err != nil {
 		return nil, err
 	}
 	return s.passThrough(), nil
@@ -168,7 +160,7 @@ func (s *stmt) encryptValue(e ast.ExprNode, sp span, col *schema.Column, r int) 
 	}
 	switch v := e.(type) {
 	case *ast.DefaultExpr:
-		return rewrite.Refuse(place, "DEFAULT for encrypted column %s would store the database's plaintext default; pass a value or NULL", col.AssociatedData())
+		return rewrite.RefuseDefault(place, col.AssociatedData())
 	case *driver.ParamMarkerExpr:
 		arg := s.argOf(v.Offset)
 		if arg < 0 || sp.to != sp.from+1 || s.toks[sp.from].Start != v.Offset {
@@ -193,7 +185,7 @@ func (s *stmt) encryptValue(e ast.ExprNode, sp span, col *schema.Column, r int) 
 	if err != nil {
 		return rewrite.Refuse(place, "kmsenc can't encrypt the constant for column %s: %v; pass it as a parameter", col.AssociatedData(), err)
 	}
-	s.replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, param(rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r}))
+	s.edits.Replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, param(rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r}))
 	return nil
 }
 
@@ -302,28 +294,22 @@ func literalFor(lit rewrite.Literal, kind TokenKind, t schema.Type) (rewrite.Lit
 
 // rowContext builds the encryption context of one inserted row.
 func (s *stmt) rowContext(t *schema.Table, cols []*ast.ColumnName, row []ast.ExprNode, vals []span) ([]rewrite.ContextValue, error) {
-	ctx := make([]rewrite.ContextValue, 0, len(t.Context))
-	for _, ce := range t.Context {
-		if ce.Column == "" {
-			ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Fixed: ce.Value})
-			continue
-		}
+	return rewrite.RowContext(t, func(column string) (rewrite.Value, error) {
 		j := -1
 		for k, c := range cols {
-			if strings.EqualFold(c.Name.O, ce.Column) {
+			if strings.EqualFold(c.Name.O, column) {
 				j = k
 			}
 		}
 		if j < 0 {
-			return nil, rewrite.Refuse(ce.Column, "context column %s must be given in the INSERT: it is part of the encryption context of %s, and server-generated values (AUTO_INCREMENT, defaults) can't be in the encryption context", ce.Column, t.Name)
+			return rewrite.Value{}, rewrite.Refuse(column, "context column %s must be given in the INSERT: it is part of the encryption context of %s, and server-generated values (AUTO_INCREMENT, defaults) can't be in the encryption context", column, t.Name)
 		}
 		v, ok := s.valueOf(row[j], vals[j])
 		if !ok {
-			return nil, rewrite.Refuse("the value for "+t.Name+"."+ce.Column, "context column %s must be given in the INSERT as a parameter or a constant: server-generated values (DEFAULT, NULL, expressions) can't be in the encryption context", ce.Column)
+			return rewrite.Value{}, rewrite.RefuseContextValue("the value for "+t.Name+"."+column, column)
 		}
-		ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Column: ce.Column, Value: v})
-	}
-	return ctx, nil
+		return v, nil
+	})
 }
 
 // onDuplicate checks ON DUPLICATE KEY UPDATE. An update that sets an
@@ -336,34 +322,34 @@ func (s *stmt) rowContext(t *schema.Table, cols []*ast.ColumnName, row []ast.Exp
 // the primary key (the duplicate is taken to be on it) or be set from the
 // inserted row as well, or the updated row's context would not match its
 // new key. after is the token after the inserted rows.
-func (s *stmt) onDuplicate(ins *ast.InsertStmt, target *relation, after int) error {
+func (s *stmt) onDuplicate(ins *ast.InsertStmt, target *rewrite.Relation, after int) error {
 	if len(ins.OnDuplicate) == 0 {
 		return nil
 	}
-	t := target.table
+	t := target.Table
 	// The inserted row, as VALUES(c) and the row alias name it.
-	row := &relation{base: true, table: t, opaque: t == nil}
+	row := &rewrite.Relation{Base: true, Table: t, Opaque: t == nil}
 	if t != nil {
-		row.inst = &instance{table: t, rel: row}
+		row.Instance = &rewrite.TableInstance{Table: t, Relation: row}
 	}
-	rels := []*relation{target}
+	rels := []*rewrite.Relation{target}
 	if s.alias != nil {
 		rels = append(rels, s.aliasRel(ins, row))
 	}
-	sc := &scope{rels: rels}
+	sc := &rewrite.Scope{Rels: rels}
 	rules := exprRules{what: "ON DUPLICATE KEY UPDATE", row: row}
 	set := map[string]bool{}
 	ctxSet := map[string]bool{}
 	for _, a := range ins.OnDuplicate {
 		n := a.Column.Name.O
-		if a.Column.Table.O != "" && !target.named(qualifier(a.Column)) {
-			return rewrite.Refuse(columnText(a.Column), "ON DUPLICATE KEY UPDATE may only set columns of %s", target.alias)
+		if a.Column.Table.O != "" && !named(target, qualifier(a.Column)) {
+			return rewrite.Refuse(columnText(a.Column), "ON DUPLICATE KEY UPDATE may only set columns of %s", target.Alias)
 		}
 		switch {
 		case noop(a, target):
 			// c = c, or ent's c = LAST_INSERT_ID(t.c): the row keeps its value.
 		case t != nil && t.IsKeyColumn(n):
-			return rewrite.Refuse(n, "ON DUPLICATE KEY UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
+			return rewrite.RefuseSetKeyColumn(n, "ON DUPLICATE KEY UPDATE", t)
 		case t != nil && t.Column(n) != nil:
 			if !s.fromInsertedRow(a.Expr, n) {
 				return rewrite.Refuse(n, "ON DUPLICATE KEY UPDATE may only set encrypted column %s from the inserted row: %s = VALUES(%s)", n, n, n)
@@ -415,19 +401,11 @@ func (s *stmt) onDuplicate(ins *ast.InsertStmt, target *relation, after int) err
 	}
 	key := quoteIdent(t.KeyColumn)
 	if s.alias != nil {
-		s.insert(at, text(", "+key+" = "+quoteIdent(s.alias.name)+"."+key))
+		s.edits.Insert(at, text(", "+key+" = "+quoteIdent(s.alias.name)+"."+key))
 	} else {
-		s.insert(at, text(", "+key+" = VALUES("+key+")"))
+		s.edits.Insert(at, text(", "+key+" = VALUES("+key+")"))
 	}
 	return nil
-}
-
-// qualifier returns the table qualifier of a column name, in text order.
-func qualifier(c *ast.ColumnName) []string {
-	if c.Schema.O != "" {
-		return []string{c.Schema.O, c.Table.O}
-	}
-	return []string{c.Table.O}
 }
 
 // fromInsertedRow reports whether e is VALUES(col), or alias.col with the
@@ -446,40 +424,35 @@ func (s *stmt) fromInsertedRow(e ast.ExprNode, col string) bool {
 // aliasRel makes the relation of the row alias: the inserted row under
 // another name, its columns renamed when the alias names them (AS new(a, b)
 // renames the INSERT's columns in order).
-func (s *stmt) aliasRel(ins *ast.InsertStmt, row *relation) *relation {
-	t := row.table
+func (s *stmt) aliasRel(ins *ast.InsertStmt, row *rewrite.Relation) *rewrite.Relation {
+	t := row.Table
 	if !s.alias.cols {
-		return &relation{base: true, alias: s.alias.name, aliased: true, table: t, inst: row.inst, opaque: t == nil}
+		return &rewrite.Relation{Base: true, Alias: s.alias.name, Aliased: true, Table: t, Instance: row.Instance, Opaque: t == nil}
 	}
-	res := &result{}
+	res := &rewrite.Result{}
 	for j, name := range s.alias.colNames {
-		oc := outCol{kind: outPlain, name: name}
-		if t != nil && j < len(ins.Columns) {
-			c := ins.Columns[j].Name.O
-			if col := t.Column(c); col != nil {
-				oc = outCol{kind: outEnc, inst: row.inst, col: col, name: name}
-			} else if t.IsKeyColumn(c) {
-				oc = outCol{kind: outKey, inst: row.inst, name: name}
-			}
+		var rf rewrite.Ref
+		if j < len(ins.Columns) {
+			rf, _ = row.Column(ins.Columns[j].Name.O) // a table's column: no error
 		}
-		res.cols = append(res.cols, oc)
+		res.Cols = append(res.Cols, rf.Output(name))
 	}
 	if len(ins.Columns) == 0 && t != nil {
 		// INSERT INTO t VALUES (...) AS new(a, b): which column each names
 		// is unknown.
-		res = &result{opaque: true, cols: []outCol{{kind: outRun, inst: row.inst}}}
+		res = &rewrite.Result{Opaque: true, Cols: []rewrite.ResultColumn{{Kind: rewrite.ColRun, Instance: row.Instance}}}
 	}
-	return &relation{alias: s.alias.name, aliased: true, derived: res}
+	return &rewrite.Relation{Alias: s.alias.name, Aliased: true, Derived: res}
 }
 
 // noop reports whether an assignment gives a column its own value: c = c,
 // c = t.c, or c = LAST_INSERT_ID(c) (which ORMs use to learn the id of the
 // row an upsert found).
-func noop(a *ast.Assignment, target *relation) bool {
+func noop(a *ast.Assignment, target *rewrite.Relation) bool {
 	e := a.Expr
 	if f, ok := e.(*ast.FuncCallExpr); ok && f.FnName.L == "last_insert_id" && len(f.Args) == 1 {
 		e = f.Args[0]
 	}
 	cn := bareName(e)
-	return cn != nil && strings.EqualFold(cn.Name.O, a.Column.Name.O) && (cn.Table.O == "" || target.named(qualifier(cn)))
+	return cn != nil && strings.EqualFold(cn.Name.O, a.Column.Name.O) && (cn.Table.O == "" || named(target, qualifier(cn)))
 }

@@ -1,8 +1,6 @@
 package mysql
 
 import (
-	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -75,18 +73,7 @@ func decodeLiteral(sql string, toks []Token) (rewrite.Literal, error) {
 // decodeNumber reads an integer as int64 and anything with a fraction or an
 // exponent as float64.
 func decodeNumber(text string) (any, error) {
-	if strings.ContainsAny(text, ".eE") {
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, &errLiteral{"number out of float64 range"}
-		}
-		return f, nil
-	}
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		return nil, &errLiteral{"integer out of int64 range"}
-	}
-	return n, nil
+	return rewrite.ParseNumber(text, 10)
 }
 
 // decodeString appends the value of a '...' or "..." token (with an optional

@@ -8,19 +8,9 @@ func quoteIdent(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
-// colRef writes column name of r as kmsenc adds it to a statement:
-// "ref.`name`", or just "`name`" in a RETURNING list.
-func (r *relation) colRef(name string) string {
-	if r.bare {
-		return quoteIdent(name)
-	}
-	return r.ref + "." + quoteIdent(name)
-}
+// names writes the names kmsenc adds to a select list (rewrite.Names): in
+// backticks, as the schema file spells them.
+type names struct{}
 
-// starRef writes "ref.*", or "*" in a RETURNING list.
-func (r *relation) starRef() string {
-	if r.bare {
-		return "*"
-	}
-	return r.ref + ".*"
-}
+func (names) WriteName(b *strings.Builder, name string) { b.WriteString(quoteIdent(name)) }
+func (names) Schema(name string) string                 { return name }

@@ -127,9 +127,9 @@ func (s *stmt) blank(i, j int) {
 
 // returning analyses the RETURNING list over target, and returns the Output
 // that decrypts it, or nil when it returns no declared data. The list is
-// parsed as "SELECT <list> FROM <target>", laid out so that its offsets are
-// those of the original text.
-func (s *stmt) returning(target *relation) (*rewrite.Output, error) {
+// parsed as "SELECT <list> FROM <from>" (from writes target), laid out so
+// that its offsets are those of the original text.
+func (s *stmt) returning(target *rewrite.Relation, from string) (*rewrite.Output, error) {
 	if s.ret == nil {
 		return nil, nil
 	}
@@ -146,7 +146,7 @@ func (s *stmt) returning(target *relation) (*rewrite.Output, error) {
 	b.WriteString("SELECT ")
 	b.WriteString(s.sql[start:end])
 	b.WriteString(" FROM ")
-	b.WriteString(target.from)
+	b.WriteString(from)
 	node, err := s.parse(b.String())
 	if err != nil {
 		return nil, rewrite.Refuse("RETURNING", "kmsenc can't parse the RETURNING list, so it can't tell what it returns of encrypted columns")
@@ -160,30 +160,27 @@ func (s *stmt) returning(target *relation) (*rewrite.Output, error) {
 		return nil, err
 	}
 	rel := *target
-	rel.bare = true
-	if rel.table != nil {
-		rel.inst = &instance{table: rel.table, rel: &rel}
+	rel.Bare = true
+	if rel.Table != nil {
+		rel.Instance = &rewrite.TableInstance{Table: rel.Table, Relation: &rel}
 	}
-	sc := &scope{rels: []*relation{&rel}}
-	items, err := s.outputs(sel.Fields.Fields, sc, []*relation{&rel})
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{&rel}}
+	items, err := s.outputs(sel.Fields.Fields, sc, []*rewrite.Relation{&rel})
 	if err != nil {
 		return nil, err
 	}
-	res := &result{}
-	for _, it := range items {
-		res.cols = append(res.cols, it.cols...)
-	}
-	if !res.declared() {
+	res := rewrite.NewResult(items)
+	if !res.Declared() {
 		return nil, nil
 	}
 	loc, err := s.locateFields(sel.Fields.Fields)
 	if err != nil {
 		return nil, err
 	}
-	if res.cols, err = s.expand(items, loc, true); err != nil {
+	if res.Cols, err = s.expand(items, loc, true); err != nil {
 		return nil, err
 	}
-	return s.output(res)
+	return rewrite.NewOutput(res)
 }
 
 // retText returns the original text with everything but the RETURNING
@@ -232,7 +229,7 @@ func (s *stmt) planDynamic() (*rewrite.Plan, error) {
 // data: it names a declared table or column, or has a star. GORM's
 // "RETURNING `id`" needs no parse.
 func (s *stmt) mayReturnDeclared(list span) bool {
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	for i := list.from; i < list.to; i++ {
 		if s.isOp(i, "*") || touchesToken(s.cfg, s.sql, s.toks[i], &buf) {
 			return true

@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -59,7 +58,7 @@ type scanned struct {
 // scan is the fast path: one pass of the lexer, without keeping tokens.
 func (r *Rewriter) scan(sql string) (scanned, error) {
 	var sc scanned
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	double := false
 	first := true
 	l := lexer{src: sql}
@@ -144,9 +143,8 @@ type stmt struct {
 	alias   *rowAlias
 	bodyEnd int // the RETURNING keyword's index, or end
 
-	edits   []edit
-	seq     int
-	markers int
+	edits   rewrite.Edits
+	markers rewrite.Markers
 
 	// primaryKeyOnlyUnique: see rewrite.Plan.PrimaryKeyOnlyUnique.
 	primaryKeyOnlyUnique bool
@@ -168,14 +166,14 @@ func newStmt(r *Rewriter, sql string) (*stmt, error) {
 		}
 	}
 	if severalStatements(s.toks, sql) {
-		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+		return nil, rewrite.RefuseSeveralStatements()
 	}
 	s.end = len(s.toks)
 	for s.end > 0 && s.isOp(s.end-1, ";") {
 		s.end--
 	}
 	s.bodyEnd = s.end
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	for i, t := range s.toks {
 		switch {
 		case t.Kind == Param:
@@ -265,7 +263,7 @@ func (s *stmt) parse(text string) (node ast.StmtNode, err error) {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement (a syntax error, or syntax the TiDB parser doesn't know), so it can't tell what it does with encrypted columns")
 	}
 	if len(stmts) != 1 {
-		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+		return nil, rewrite.RefuseSeveralStatements()
 	}
 	return stmts[0], nil
 }
@@ -332,13 +330,7 @@ func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
 	return p, nil
 }
 
-// marker returns a fresh alias for a column kmsenc adds.
-func (s *stmt) marker() string {
-	s.markers++
-	return fmt.Sprintf("%s%d", rewrite.MarkerPrefix, s.markers)
-}
-
 // lost refuses a statement whose text kmsenc could not match to its AST.
 func (s *stmt) lost(i int, what string) error {
-	return rewrite.Refuse(s.near(i), "kmsenc could not find %s in the text of this statement; write it more plainly", what)
+	return rewrite.RefuseLost(s.near(i), what)
 }

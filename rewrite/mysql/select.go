@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -36,7 +37,7 @@ func (s *stmt) planSelect(n ast.ResultSetNode) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.output(res)
+	out, err := rewrite.NewOutput(res)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func (s *stmt) planSelect(n ast.ResultSetNode) (*rewrite.Plan, error) {
 
 // analyzeQuery analyses a query: a SELECT, TABLE or VALUES statement, or a
 // set operation. top says the output goes to the caller.
-func (s *stmt) analyzeQuery(n ast.ResultSetNode, parent *scope, mode selectMode, top bool) (*result, error) {
+func (s *stmt) analyzeQuery(n ast.ResultSetNode, parent *rewrite.Scope, mode selectMode, top bool) (*rewrite.Result, error) {
 	switch n := n.(type) {
 	case *ast.SelectStmt:
 		return s.analyzeSelect(n, parent, mode, top)
@@ -62,21 +63,21 @@ func (s *stmt) analyzeQuery(n ast.ResultSetNode, parent *scope, mode selectMode,
 
 // analyzeSetOpr analyses UNION, EXCEPT and INTERSECT: the database compares
 // or merges the rows of its sides, so they may not carry declared data.
-func (s *stmt) analyzeSetOpr(n *ast.SetOprStmt, parent *scope) (*result, error) {
-	sc := &scope{parent: parent}
+func (s *stmt) analyzeSetOpr(n *ast.SetOprStmt, parent *rewrite.Scope) (*rewrite.Result, error) {
+	sc := &rewrite.Scope{Parent: parent}
 	if err := s.withClause(n.With, sc, modeDescribe); err != nil {
 		return nil, err
 	}
 	if err := s.setOprList(n.SelectList, sc); err != nil {
 		return nil, err
 	}
-	if err := s.orderLimit(n.OrderBy, n.Limit, nil, nil, &scope{parent: sc}); err != nil {
+	if err := s.orderLimit(n.OrderBy, n.Limit, nil, nil, &rewrite.Scope{Parent: sc}); err != nil {
 		return nil, err
 	}
-	return &result{opaque: true}, nil
+	return &rewrite.Result{Opaque: true}, nil
 }
 
-func (s *stmt) setOprList(l *ast.SetOprSelectList, sc *scope) error {
+func (s *stmt) setOprList(l *ast.SetOprSelectList, sc *rewrite.Scope) error {
 	if l == nil {
 		return nil
 	}
@@ -97,12 +98,12 @@ func (s *stmt) setOprList(l *ast.SetOprSelectList, sc *scope) error {
 			return rewrite.Refuse("", "this kind of set operation is not supported in statements on encrypted tables")
 		}
 	}
-	return s.orderLimit(l.OrderBy, l.Limit, nil, nil, &scope{parent: sc})
+	return s.orderLimit(l.OrderBy, l.Limit, nil, nil, &rewrite.Scope{Parent: sc})
 }
 
 // analyzeSelect analyses one SELECT (or TABLE, or VALUES) statement.
-func (s *stmt) analyzeSelect(sel *ast.SelectStmt, parent *scope, mode selectMode, top bool) (*result, error) {
-	sc := &scope{parent: parent}
+func (s *stmt) analyzeSelect(sel *ast.SelectStmt, parent *rewrite.Scope, mode selectMode, top bool) (*rewrite.Result, error) {
+	sc := &rewrite.Scope{Parent: parent}
 	if err := s.withClause(sel.With, sc, mode); err != nil {
 		return nil, err
 	}
@@ -114,18 +115,18 @@ func (s *stmt) analyzeSelect(sel *ast.SelectStmt, parent *scope, mode selectMode
 			return nil, err
 		}
 		for _, r := range rels {
-			if r.hasDeclared() && mode != modeExists {
-				return nil, rewrite.Refuse("TABLE "+r.alias, "TABLE %s reads encrypted columns; write SELECT * FROM %s", r.alias, r.alias)
+			if r.HasDeclared() && mode != modeExists {
+				return nil, rewrite.RefuseTableStatement(r.Alias)
 			}
 		}
-		return &result{opaque: true}, s.orderLimit(sel.OrderBy, sel.Limit, nil, nil, sc)
+		return &rewrite.Result{Opaque: true}, s.orderLimit(sel.OrderBy, sel.Limit, nil, nil, sc)
 	case ast.SelectStmtKindValues:
 		for _, row := range sel.Lists {
 			if err := s.checkExprs(sc, row.Values, exprRules{what: "a VALUES list"}); err != nil {
 				return nil, err
 			}
 		}
-		return &result{opaque: true}, s.orderLimit(sel.OrderBy, sel.Limit, nil, nil, sc)
+		return &rewrite.Result{Opaque: true}, s.orderLimit(sel.OrderBy, sel.Limit, nil, nil, sc)
 	}
 	rels, err := s.fromClause(sel.From, sc, mode)
 	if err != nil {
@@ -142,17 +143,14 @@ func (s *stmt) analyzeSelect(sel *ast.SelectStmt, parent *scope, mode selectMode
 	if err != nil {
 		return nil, err
 	}
-	res := &result{}
-	for _, it := range items {
-		res.cols = append(res.cols, it.cols...)
-	}
-	sc.outputs = res
-	if c := firstDeclared(res); c != nil {
+	res := rewrite.NewResult(items)
+	sc.Outputs = res
+	if c := res.FirstDeclared(); c != nil {
 		switch {
 		case sel.Distinct:
-			return nil, rewrite.Refuse(c.describe(), "DISTINCT over encrypted columns (%s) compares ciphertext, which differs for equal values; deduplicate in the application", c.describe())
+			return nil, rewrite.RefuseDistinct(c)
 		case sel.SelectIntoOpt != nil:
-			return nil, rewrite.Refuse("INTO", "SELECT ... INTO would store the ciphertext of %s where kmsenc can't decrypt it; select the rows instead", c.describe())
+			return nil, rewrite.Refuse("INTO", "SELECT ... INTO would store the ciphertext of %s where kmsenc can't decrypt it; select the rows instead", c.Describe())
 		}
 	}
 	if sel.GroupBy != nil {
@@ -174,33 +172,33 @@ func (s *stmt) analyzeSelect(sel *ast.SelectStmt, parent *scope, mode selectMode
 		return nil, err
 	}
 	switch {
-	case mode == modeEdit && res.declared():
+	case mode == modeEdit && res.Declared():
 		list, err := s.locateFields(fields)
 		if err != nil {
 			return nil, err
 		}
-		if res.cols, err = s.expand(items, list, top); err != nil {
+		if res.Cols, err = s.expand(items, list, top); err != nil {
 			return nil, err
 		}
 	case mode == modeCopy:
-		if c := firstDeclared(res); c != nil {
-			return nil, rewrite.Refuse(c.describe(), "INSERT ... SELECT would copy the ciphertext of %s into a table where kmsenc can't decrypt it; read the rows and insert them with VALUES", c.describe())
+		if c := res.FirstDeclared(); c != nil {
+			return nil, rewrite.Refuse(c.Describe(), "INSERT ... SELECT would copy the ciphertext of %s into a table where kmsenc can't decrypt it; read the rows and insert them with VALUES", c.Describe())
 		}
 	case mode == modeCheck:
-		if c := firstDeclared(res); c != nil {
-			return nil, rewrite.Refuse(c.describe(), "a subquery used in an expression or a set operation (UNION, INTERSECT, EXCEPT) can't return encrypted data (%s): the database would compare or merge ciphertext; select it in the outer query", c.describe())
+		if c := res.FirstDeclared(); c != nil {
+			return nil, rewrite.Refuse(c.Describe(), "a subquery used in an expression or a set operation (UNION, INTERSECT, EXCEPT) can't return encrypted data (%s): the database would compare or merge ciphertext; select it in the outer query", c.Describe())
 		}
 	}
-	if !res.declared() && hasStar(items) {
+	if !res.Declared() && rewrite.HasStar(items) {
 		// Plain output with runs of unknown columns: to an outer query, a
 		// relation with unknown plain columns.
-		res = &result{opaque: true}
+		res = &rewrite.Result{Opaque: true}
 	}
 	return res, nil
 }
 
 // orderLimit checks ORDER BY and LIMIT.
-func (s *stmt) orderLimit(order *ast.OrderByClause, limit *ast.Limit, items []itemOut, res *result, sc *scope) error {
+func (s *stmt) orderLimit(order *ast.OrderByClause, limit *ast.Limit, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope) error {
 	if order != nil {
 		if err := s.sortItems(order.Items, items, res, sc, "ORDER BY"); err != nil {
 			return err
@@ -213,93 +211,42 @@ func (s *stmt) orderLimit(order *ast.OrderByClause, limit *ast.Limit, items []it
 }
 
 // withClause analyses the CTEs of a WITH into sc.
-func (s *stmt) withClause(w *ast.WithClause, sc *scope, mode selectMode) error {
+func (s *stmt) withClause(w *ast.WithClause, sc *rewrite.Scope, mode selectMode) error {
 	if w == nil {
 		return nil
 	}
 	if w.IsRecursive {
-		return rewrite.Refuse("WITH RECURSIVE", "recursive queries are not supported in statements on encrypted tables")
+		return rewrite.RefuseRecursive("WITH RECURSIVE")
 	}
-	if sc.ctes == nil {
-		sc.ctes = map[string]*cte{}
+	if sc.CTEs == nil {
+		sc.CTEs = map[string]*rewrite.CTE{}
 	}
 	for _, c := range w.CTEs {
 		if c.IsRecursive || c.Query == nil {
-			return rewrite.Refuse(c.Name.O, "recursive queries are not supported in statements on encrypted tables")
+			return rewrite.RefuseRecursive(c.Name.O)
 		}
 		m := modeDescribe
 		if mode == modeEdit {
 			m = modeEdit
 		}
 		// A CTE sees the CTEs before it, and not itself.
-		res, err := s.analyzeQuery(c.Query.Query, &scope{parent: sc.parent, ctes: copyCTEs(sc.ctes)}, m, false)
+		res, err := s.analyzeQuery(c.Query.Query, &rewrite.Scope{Parent: sc.Parent, CTEs: maps.Clone(sc.CTEs)}, m, false)
 		if err != nil {
 			return err
 		}
-		ct := &cte{res: res}
+		ct := &rewrite.CTE{Result: res}
 		for _, col := range c.ColNameList {
-			ct.cols = append(ct.cols, col.O)
+			ct.Cols = append(ct.Cols, col.O)
 		}
-		sc.ctes[strings.ToLower(c.Name.O)] = ct
+		sc.CTEs[strings.ToLower(c.Name.O)] = ct
 	}
 	return nil
-}
-
-func copyCTEs(m map[string]*cte) map[string]*cte {
-	c := make(map[string]*cte, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// itemOut is what one item of a select list outputs.
-type itemOut struct {
-	star bool        // "*" or "t.*"
-	rels []*relation // the relations a star covers
-	cols []outCol
-}
-
-func hasStar(items []itemOut) bool {
-	for _, it := range items {
-		if it.star {
-			return true
-		}
-	}
-	return false
-}
-
-// firstDeclared returns the first output column with declared data.
-func firstDeclared(r *result) *outCol {
-	if r == nil {
-		return nil
-	}
-	for i := range r.cols {
-		c := &r.cols[i]
-		if c.kind != outPlain && (c.kind != outRun || c.inst != nil) {
-			return c
-		}
-	}
-	return nil
-}
-
-// describe names an output column in messages.
-func (c *outCol) describe() string {
-	switch {
-	case c.kind == outRun && c.inst != nil:
-		return "* over " + c.inst.table.Name
-	case c.col != nil:
-		return c.inst.table.Name + "." + c.col.Name
-	case c.kind == outKey:
-		return c.inst.table.Name + "." + c.inst.table.KeyColumn
-	}
-	return c.name
 }
 
 // outputs analyses the items of a select (or RETURNING) list. rels are the
 // relations "*" covers, in FROM order.
-func (s *stmt) outputs(fields []*ast.SelectField, sc *scope, rels []*relation) ([]itemOut, error) {
-	items := make([]itemOut, 0, len(fields))
+func (s *stmt) outputs(fields []*ast.SelectField, sc *rewrite.Scope, rels []*rewrite.Relation) ([]rewrite.Item, error) {
+	items := make([]rewrite.Item, 0, len(fields))
 	for _, f := range fields {
 		it, err := s.outputItem(f, sc, rels)
 		if err != nil {
@@ -310,96 +257,58 @@ func (s *stmt) outputs(fields []*ast.SelectField, sc *scope, rels []*relation) (
 	return items, nil
 }
 
-func (s *stmt) outputItem(f *ast.SelectField, sc *scope, rels []*relation) (itemOut, error) {
+func (s *stmt) outputItem(f *ast.SelectField, sc *rewrite.Scope, rels []*rewrite.Relation) (rewrite.Item, error) {
 	if w := f.WildCard; w != nil {
 		if w.Table.O == "" {
-			it := itemOut{star: true, rels: rels}
-			for _, r := range rels {
-				if r.merged {
-					return itemOut{}, rewrite.Refuse("*", "* over a join with USING or NATURAL merges columns of a table with encrypted columns; list the columns or use t.*")
-				}
-				it.cols = append(it.cols, s.starCols(r)...)
-			}
-			return it, nil
+			return rewrite.StarItem(rels)
 		}
 		qual := []string{w.Table.O}
 		if w.Schema.O != "" {
 			qual = []string{w.Schema.O, w.Table.O}
 		}
-		return s.qualifiedStar(qual, sc, rels)
+		return qualifiedStar(qual, sc, rels)
 	}
 	name := f.AsName.O
 	if e, ok := f.Expr.(*ast.ColumnNameExpr); ok {
-		rf, err := s.resolve(sc, e.Name)
+		rf, err := resolve(sc, e.Name)
 		if err != nil {
-			return itemOut{}, err
+			return rewrite.Item{}, err
 		}
 		if name == "" {
 			name = e.Name.Name.O
 		}
-		col := outCol{kind: outPlain, name: name}
-		switch rf.kind {
-		case refEnc:
-			col = outCol{kind: outEnc, inst: rf.inst, col: rf.col, name: name}
-		case refKey:
-			col = outCol{kind: outKey, inst: rf.inst, name: name}
+		col := rf.Output(name)
+		if rf.Outer && col.Kind != rewrite.ColPlain {
+			return rewrite.Item{}, rewrite.RefuseOuter(columnText(e.Name))
 		}
-		if rf.outer && col.kind != outPlain {
-			text := columnText(e.Name)
-			return itemOut{}, rewrite.Refuse(text, "a subquery can't return %s of an enclosing query; select it in the outer query", text)
-		}
-		return itemOut{cols: []outCol{col}}, nil
+		return rewrite.Item{Cols: []rewrite.ResultColumn{col}}, nil
 	}
 	if err := s.checkExpr(sc, f.Expr, exprRules{what: "the select list"}); err != nil {
-		return itemOut{}, err
+		return rewrite.Item{}, err
 	}
-	return itemOut{cols: []outCol{{kind: outPlain, name: name}}}, nil
+	return rewrite.Item{Cols: []rewrite.ResultColumn{{Kind: rewrite.ColPlain, Name: name}}}, nil
 }
 
 // qualifiedStar analyses "t.*".
-func (s *stmt) qualifiedStar(qual []string, sc *scope, rels []*relation) (itemOut, error) {
+func qualifiedStar(qual []string, sc *rewrite.Scope, rels []*rewrite.Relation) (rewrite.Item, error) {
 	text := strings.Join(qual, ".") + ".*"
 	for _, r := range rels {
-		if r.named(qual) {
-			return itemOut{star: true, rels: []*relation{r}, cols: s.starCols(r)}, nil
+		if named(r, qual) {
+			return rewrite.Item{Star: true, Rels: []*rewrite.Relation{r}, Cols: rewrite.StarColumns(r)}, nil
 		}
 	}
 	r, _, err := findRel(sc, qual)
 	if err != nil {
-		return itemOut{}, err
+		return rewrite.Item{}, err
 	}
-	if r != nil && r.hasDeclared() {
-		return itemOut{}, rewrite.Refuse(text, "a subquery can't return %s of an enclosing query; select it in the outer query", text)
+	if r != nil && r.HasDeclared() {
+		return rewrite.Item{}, rewrite.RefuseOuter(text)
 	}
-	return itemOut{star: true, cols: []outCol{{kind: outRun}}}, nil
-}
-
-// starCols describes what "*" yields for one relation, before expansion.
-func (s *stmt) starCols(r *relation) []outCol {
-	switch {
-	case r.inst != nil:
-		return []outCol{{kind: outRun, inst: r.inst}}
-	case r.derived != nil && r.derived.declared():
-		return s.derivedCols(r)
-	}
-	return []outCol{{kind: outRun}}
-}
-
-// derivedCols returns the output columns of a derived table as the outer
-// query sees them: its instances become instances read through r.
-func (s *stmt) derivedCols(r *relation) []outCol {
-	cols := make([]outCol, len(r.derived.cols))
-	for i, c := range r.derived.cols {
-		if c.inst != nil {
-			c.inst = s.through(r, c.inst)
-		}
-		cols[i] = c
-	}
-	return cols
+	return rewrite.Item{Star: true, Cols: []rewrite.ResultColumn{{Kind: rewrite.ColRun}}}, nil
 }
 
 // sortItems checks ORDER BY and GROUP BY items.
-func (s *stmt) sortItems(by []*ast.ByItem, items []itemOut, res *result, sc *scope, what string) error {
+func (s *stmt) sortItems(by []*ast.ByItem, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
 	for _, b := range by {
 		if err := s.sortKey(b.Expr, items, res, sc, what); err != nil {
 			return err
@@ -410,28 +319,25 @@ func (s *stmt) sortItems(by []*ast.ByItem, items []itemOut, res *result, sc *sco
 
 // sortKey checks one ORDER BY or GROUP BY key: it may name an output
 // column, by name or by position, or be an expression over the FROM items.
-func (s *stmt) sortKey(k ast.ExprNode, items []itemOut, res *result, sc *scope, what string) error {
-	sortErr := func(text string, c *outCol) error {
-		return rewrite.Refuse(text, "%s on an encrypted column (%s) would sort or group ciphertext; do it in the application", what, c.describe())
-	}
+func (s *stmt) sortKey(k ast.ExprNode, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
 	if p, ok := k.(*ast.PositionExpr); ok {
 		if p.P != nil || p.N < 1 {
-			if res.declared() {
+			if res.Declared() {
 				return rewrite.Refuse(what, "%s by a parameter position can't be checked against encrypted columns; name the column", what)
 			}
 			return nil
 		}
 		for _, it := range items[:min(p.N, len(items))] {
-			if it.star && res.declared() {
+			if it.Star && res.Declared() {
 				return rewrite.Refuse(what, "%s by position over * can't tell whether it is an encrypted column; name the column", what)
 			}
 		}
 		if p.N > len(items) {
 			return nil
 		}
-		for i := range items[p.N-1].cols {
-			if c := &items[p.N-1].cols[i]; c.kind == outEnc {
-				return sortErr(what, c)
+		for i := range items[p.N-1].Cols {
+			if c := &items[p.N-1].Cols[i]; c.Kind == rewrite.ColEncrypted {
+				return rewrite.RefuseSort(what, what, c)
 			}
 		}
 		return nil
@@ -439,188 +345,21 @@ func (s *stmt) sortKey(k ast.ExprNode, items []itemOut, res *result, sc *scope, 
 	return s.checkExpr(sc, k, exprRules{what: what, aliases: true})
 }
 
-// expand rewrites a select list whose output carries declared data: each
-// "*" becomes one "rel.*" per relation, each followed by a marker column
-// that ends its run, and the key and context columns of every instance
-// whose encrypted columns are output are added as hidden columns.
-func (s *stmt) expand(items []itemOut, list listLoc, top bool) ([]outCol, error) {
-	var cols []outCol
-	for i, it := range items {
-		if !it.star {
-			cols = append(cols, it.cols...)
-			continue
-		}
-		sp := list.items[i]
-		if len(it.rels) == 0 {
-			return nil, rewrite.Refuse(s.describe(sp.from, sp.to), "kmsenc can't find the relation of this * among the FROM items")
-		}
-		var parts []string
-		for _, r := range it.rels {
-			if r.ref == "" && !r.bare {
-				return nil, rewrite.Refuse(s.describe(sp.from, sp.to), "* over a subquery without an alias; give it one (AS s)")
-			}
-			switch {
-			case r.inst != nil:
-				m := s.marker()
-				parts = append(parts, r.starRef(), r.colRef(r.table.KeyColumn)+" AS "+quoteIdent(m))
-				cols = append(cols, outCol{kind: outRun, inst: r.inst, end: m}, outCol{kind: outKey, inst: r.inst, name: m, hidden: true})
-			case r.derived != nil && r.derived.declared():
-				parts = append(parts, r.starRef())
-				cols = append(cols, s.derivedCols(r)...)
-			default:
-				m := s.marker()
-				parts = append(parts, r.starRef(), "NULL AS "+quoteIdent(m))
-				cols = append(cols, outCol{kind: outRun, end: m}, outCol{kind: outPlain, name: m, hidden: true})
-			}
-		}
-		s.replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, text(strings.Join(parts, ", ")))
+// expand rewrites a select list whose output carries declared data
+// (rewrite.Expand) and returns its output columns.
+func (s *stmt) expand(items []rewrite.Item, list listLoc, top bool) ([]rewrite.ResultColumn, error) {
+	x, err := rewrite.Expand(items, top, names{}, &s.markers, func(i int) string { return s.describe(list.items[i].from, list.items[i].to) })
+	if err != nil {
+		return nil, err
 	}
-	var adds []string
-	for _, in := range encryptedInstances(cols) {
-		if findCol(cols, outKey, in, "", top) < 0 {
-			r, err := s.keyRef(in)
-			if err != nil {
-				return nil, err
-			}
-			m := s.marker()
-			adds = append(adds, r+" AS "+quoteIdent(m))
-			cols = append(cols, outCol{kind: outKey, inst: in, name: m, hidden: true})
-		}
-		for _, c := range in.table.ContextColumns() {
-			if findCol(cols, outCtx, in, c, top) < 0 {
-				r, err := s.ctxRef(in, c)
-				if err != nil {
-					return nil, err
-				}
-				m := s.marker()
-				adds = append(adds, r+" AS "+quoteIdent(m))
-				cols = append(cols, outCol{kind: outCtx, inst: in, ctxName: c, name: m, hidden: true})
-			}
+	for i, sql := range x.Stars {
+		if sql != "" {
+			sp := list.items[i]
+			s.edits.Replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, text(sql))
 		}
 	}
-	if len(adds) > 0 {
-		s.insert(list.end, text(", "+strings.Join(adds, ", ")))
+	if x.Added != "" {
+		s.edits.Insert(list.end, text(x.Added))
 	}
-	return cols, nil
-}
-
-// encryptedInstances returns the instances whose encrypted columns are in
-// cols, in order of first appearance.
-func encryptedInstances(cols []outCol) []*instance {
-	var out []*instance
-	seen := map[*instance]bool{}
-	for _, c := range cols {
-		if c.inst != nil && (c.kind == outEnc || c.kind == outRun) && !seen[c.inst] {
-			seen[c.inst] = true
-			out = append(out, c.inst)
-		}
-	}
-	return out
-}
-
-// findCol returns the index of the key (ctx == "") or context column of in,
-// or -1. Below the top level, only columns kmsenc added count: a column the
-// query names itself might clash with another of the same name outside.
-func findCol(cols []outCol, kind outKind, in *instance, ctx string, top bool) int {
-	for i, c := range cols {
-		if c.kind == kind && c.inst == in && strings.EqualFold(c.ctxName, ctx) && (top || c.hidden) {
-			return i
-		}
-	}
-	return -1
-}
-
-// keyRef returns the SQL that reads the key column of in.
-func (s *stmt) keyRef(in *instance) (string, error) {
-	if in.inner == nil {
-		if in.rel.ref == "" && !in.rel.bare {
-			return "", rewrite.Refuse(in.table.Name, "kmsenc can't name the table %s here; give it an alias", in.table.Name)
-		}
-		return in.rel.colRef(in.table.KeyColumn), nil
-	}
-	i := findCol(in.rel.derived.cols, outKey, in.inner, "", false)
-	if i < 0 || in.rel.ref == "" {
-		return "", rewrite.Refuse(in.rel.alias, "kmsenc can't find the key column of %s through this subquery; select from the table directly", in.table.Name)
-	}
-	return in.rel.colRef(in.rel.derived.cols[i].name), nil
-}
-
-// ctxRef returns the SQL that reads context column c of in.
-func (s *stmt) ctxRef(in *instance, c string) (string, error) {
-	if in.inner == nil {
-		if in.rel.ref == "" && !in.rel.bare {
-			return "", rewrite.Refuse(in.table.Name, "kmsenc can't name the table %s here; give it an alias", in.table.Name)
-		}
-		return in.rel.colRef(c), nil
-	}
-	i := findCol(in.rel.derived.cols, outCtx, in.inner, c, false)
-	if i < 0 || in.rel.ref == "" {
-		return "", rewrite.Refuse(in.rel.alias, "kmsenc can't find the context column %s of %s through this subquery; select from the table directly", c, in.table.Name)
-	}
-	return in.rel.colRef(in.rel.derived.cols[i].name), nil
-}
-
-// output turns the top-level result into the plan's Output, or nil when it
-// carries no declared data.
-func (s *stmt) output(res *result) (*rewrite.Output, error) {
-	if !res.declared() {
-		return nil, nil
-	}
-	out := &rewrite.Output{}
-	index := map[*instance]int{}
-	var order []*instance
-	inst := func(in *instance) int {
-		if in == nil {
-			return -1
-		}
-		if i, ok := index[in]; ok {
-			return i
-		}
-		index[in] = len(out.Instances)
-		order = append(order, in)
-		out.Instances = append(out.Instances, rewrite.Instance{Table: in.table, Key: -1})
-		return index[in]
-	}
-	for _, c := range res.cols {
-		oc := rewrite.OutputColumn{Instance: inst(c.inst), Hidden: c.hidden}
-		switch c.kind {
-		case outPlain:
-			oc.Kind = rewrite.OutPlain
-		case outEnc:
-			oc.Kind, oc.Column = rewrite.OutEncrypted, c.col
-		case outKey:
-			oc.Kind = rewrite.OutKey
-		case outCtx:
-			oc.Kind, oc.Name = rewrite.OutContext, c.ctxName
-		case outRun:
-			oc.Star, oc.End = true, c.end
-			oc.Kind = rewrite.OutPlain
-			if c.inst != nil {
-				oc.Kind = rewrite.OutEncrypted
-			}
-		}
-		out.Columns = append(out.Columns, oc)
-	}
-	encrypted := map[*instance]bool{}
-	for _, in := range encryptedInstances(res.cols) {
-		encrypted[in] = true
-	}
-	for i, in := range order {
-		k := findCol(res.cols, outKey, in, "", true)
-		if k < 0 {
-			return nil, rewrite.Refuse("", "kmsenc lost the key column of %s; please report this statement", in.table.Name)
-		}
-		out.Instances[i].Key = k
-		if !encrypted[in] {
-			continue
-		}
-		for _, c := range in.table.ContextColumns() {
-			j := findCol(res.cols, outCtx, in, c, true)
-			if j < 0 {
-				return nil, rewrite.Refuse("", "kmsenc lost the context column %s of %s; please report this statement", c, in.table.Name)
-			}
-			out.Instances[i].Context = append(out.Instances[i].Context, j)
-		}
-	}
-	return out, nil
+	return x.Cols, nil
 }

@@ -1,15 +1,9 @@
 package mysql
 
 import (
-	"strings"
-	"unsafe"
-
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
-
-// maxIdentLen is MySQL's longest identifier, in characters; longer names are
-// errors. Names up to this many bytes are folded without allocating.
-const maxIdentLen = 64
 
 // Touches reports whether any identifier token of sql (quoted or not) names
 // something cfg.Touches reports: a declared table, an encrypted column or a
@@ -18,7 +12,7 @@ const maxIdentLen = 64
 // string counts when its text is such a name: a server running with
 // ANSI_QUOTES reads it as an identifier.
 func Touches(cfg *schema.Config, sql string, toks []Token) bool {
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	for _, t := range toks {
 		if touchesToken(cfg, sql, t, &buf) {
 			return true
@@ -29,46 +23,28 @@ func Touches(cfg *schema.Config, sql string, toks []Token) bool {
 
 // touchesToken is Touches for one token. buf is scratch space so that the
 // common case does not allocate.
-func touchesToken(cfg *schema.Config, sql string, t Token, buf *[maxIdentLen]byte) bool {
+func touchesToken(cfg *schema.Config, sql string, t Token, buf *rewrite.NameBuf) bool {
 	switch t.Kind {
 	case Ident:
 		text := sql[t.Start:t.End]
-		if touchesWord(cfg, text, buf) {
+		if rewrite.TouchesWord(cfg, text, buf) {
 			return true
 		}
 		// "123abc" is one identifier to MySQL; a reader that splits off
 		// the number would see "abc": check both.
 		if isDigit(text[0]) {
-			if rest := afterNumber(text); rest != "" && rest != text && touchesWord(cfg, rest, buf) {
+			if rest := afterNumber(text); rest != "" && rest != text && rewrite.TouchesWord(cfg, rest, buf) {
 				return true
 			}
 		}
 	case QuotedIdent:
-		return cfg.Touches(quotedValue(sql[t.Start:t.End]))
+		return cfg.Touches(rewrite.Unquote(sql[t.Start:t.End]))
 	case String:
 		if t.Flags&FlagDouble != 0 {
-			return cfg.Touches(quotedValue(sql[t.Start:t.End]))
+			return cfg.Touches(rewrite.Unquote(sql[t.Start:t.End]))
 		}
 	}
 	return false
-}
-
-// touchesWord folds an unquoted word to lower case (ASCII; cfg.Touches
-// folds the rest) and looks it up.
-func touchesWord(cfg *schema.Config, text string, buf *[maxIdentLen]byte) bool {
-	n := len(text)
-	if n > maxIdentLen {
-		return cfg.Touches(text)
-	}
-	for i := 0; i < n; i++ {
-		c := text[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	// cfg.Touches only reads its argument.
-	return cfg.Touches(unsafe.String(&buf[0], n))
 }
 
 // afterNumber returns what follows a leading number in a word that starts
@@ -107,24 +83,10 @@ func afterNumber(w string) string {
 	return w[i:]
 }
 
-// quotedValue returns the text of a `...` or "..." token: quotes removed,
-// doubled quotes undoubled, case kept.
-func quotedValue(text string) string {
-	if len(text) < 2 {
-		return ""
-	}
-	q := text[:1]
-	inner := text[1 : len(text)-1]
-	if !strings.Contains(inner, q+q) {
-		return inner
-	}
-	return strings.ReplaceAll(inner, q+q, q)
-}
-
 // identValue returns the name an Ident or QuotedIdent token stands for.
 func identValue(sql string, t Token) string {
 	if t.Kind == QuotedIdent {
-		return quotedValue(sql[t.Start:t.End])
+		return rewrite.Unquote(sql[t.Start:t.End])
 	}
 	return sql[t.Start:t.End]
 }

@@ -19,15 +19,15 @@ import (
 // that key. An UPDATE that sets no encrypted column passes through.
 func (s *stmt) planUpdate(up *ast.UpdateStmt) (*rewrite.Plan, error) {
 	if up.With != nil {
-		return nil, rewrite.Refuse("WITH", "WITH ... UPDATE is not supported on tables with encrypted columns; run the queries separately")
+		return nil, rewrite.RefuseWith("UPDATE")
 	}
 	tn, alias, single := singleTable(up.TableRefs)
 	if !single || up.MultipleTable {
 		return s.updateMulti(up)
 	}
-	target := s.targetRel(tn, alias)
-	sc := &scope{rels: []*relation{target}}
-	t := target.table
+	target, _ := s.targetRel(tn, alias)
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
+	t := target.Table
 	if t == nil {
 		if err := s.checkAssignments(up.List, sc); err != nil {
 			return nil, err
@@ -41,12 +41,12 @@ func (s *stmt) planUpdate(up *ast.UpdateStmt) (*rewrite.Plan, error) {
 	encrypted := false
 	for j, a := range up.List {
 		n := a.Column.Name.O
-		if a.Column.Table.O != "" && !target.named(qualifier(a.Column)) {
+		if a.Column.Table.O != "" && !named(target, qualifier(a.Column)) {
 			return nil, rewrite.Refuse(columnText(a.Column), "the column %s is not one of %s", columnText(a.Column), t.Name)
 		}
 		switch {
 		case t.IsKeyColumn(n):
-			return nil, rewrite.Refuse(n, "the UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
+			return nil, rewrite.RefuseSetKeyColumn(n, "the UPDATE", t)
 		case t.IsContextColumn(n):
 			return nil, rewrite.Refuse(n, "the UPDATE changes context column %s of %s, which would leave the row's data key unusable; context columns can't change", n, t.Name)
 		case t.Column(n) != nil:
@@ -65,7 +65,7 @@ func (s *stmt) planUpdate(up *ast.UpdateStmt) (*rewrite.Plan, error) {
 	}
 	for _, a := range up.List {
 		if t.IsPrimaryKey(a.Column.Name.O) {
-			return nil, rewrite.Refuse(a.Column.Name.O, "an UPDATE of encrypted columns can't also change primary key column %s; change it in a separate UPDATE", a.Column.Name.O)
+			return nil, rewrite.RefusePrimaryKeyChange(a.Column.Name.O)
 		}
 	}
 	if err := s.checkExpr(sc, up.Where, exprRules{what: "WHERE", where: true}); err != nil {
@@ -79,31 +79,14 @@ func (s *stmt) planUpdate(up *ast.UpdateStmt) (*rewrite.Plan, error) {
 		return nil, err
 	}
 	key := quoteIdent(t.KeyColumn)
-	s.insert(loc.whereEnd, text(" AND "+key+" = "), param(rewrite.Param{Kind: rewrite.ParamRowKeyGuard}))
+	s.edits.Insert(loc.whereEnd, text(" AND "+key+" = "), param(rewrite.Param{Kind: rewrite.ParamRowKeyGuard}))
 	return s.finish(&rewrite.Plan{Kind: rewrite.Update, Table: t, Update: updatePlan(t, tableText(tn), pins)})
 }
 
 // updatePlan builds the row-key lookup of an UPDATE pinned by pins (one
 // value per primary key column, in primary key order).
 func updatePlan(t *schema.Table, table string, pins []rewrite.Value) *rewrite.UpdatePlan {
-	key := quoteIdent(t.KeyColumn)
-	var where strings.Builder
-	for i, pk := range t.PrimaryKey {
-		if i > 0 {
-			where.WriteString(" AND ")
-		}
-		where.WriteString(quoteIdent(pk) + " = ?")
-	}
-	cols := key
-	for _, c := range t.ContextColumns() {
-		cols += ", " + quoteIdent(c)
-	}
-	return &rewrite.UpdatePlan{
-		Lookup:       "SELECT " + cols + " FROM " + table + " WHERE " + where.String() + " FOR UPDATE",
-		LookupParams: pins,
-		SetKey:       "UPDATE " + table + " SET " + key + " = ? WHERE " + where.String() + " AND " + key + " IS NULL",
-		SetKeyParams: pins,
-	}
+	return rewrite.RowKeyLookup(t, table, pins, quoteIdent, func(int) string { return "?" })
 }
 
 // singleTable returns the table of a single-table UPDATE or DELETE.
@@ -121,7 +104,7 @@ func singleTable(refs *ast.TableRefsClause) (tn *ast.TableName, alias string, ok
 
 // checkAssignments checks the values of SET assignments that write plain
 // columns.
-func (s *stmt) checkAssignments(list []*ast.Assignment, sc *scope) error {
+func (s *stmt) checkAssignments(list []*ast.Assignment, sc *rewrite.Scope) error {
 	for _, a := range list {
 		if err := s.checkExpr(sc, a.Expr, exprRules{what: "SET"}); err != nil {
 			return err
@@ -132,7 +115,7 @@ func (s *stmt) checkAssignments(list []*ast.Assignment, sc *scope) error {
 
 // checkedPass passes a statement through once its WHERE, ORDER BY and
 // LIMIT are checked.
-func (s *stmt) checkedPass(sc *scope, where ast.ExprNode, order *ast.OrderByClause, limit *ast.Limit) (*rewrite.Plan, error) {
+func (s *stmt) checkedPass(sc *rewrite.Scope, where ast.ExprNode, order *ast.OrderByClause, limit *ast.Limit) (*rewrite.Plan, error) {
 	if err := s.checkExpr(sc, where, exprRules{what: "WHERE", where: true}); err != nil {
 		return nil, err
 	}
@@ -148,16 +131,16 @@ func (s *stmt) checkedPass(sc *scope, where ast.ExprNode, order *ast.OrderByClau
 // updateMulti checks a multi-table UPDATE: it may not set a declared,
 // key or context column, and passes through.
 func (s *stmt) updateMulti(up *ast.UpdateStmt) (*rewrite.Plan, error) {
-	sc := &scope{}
+	sc := &rewrite.Scope{}
 	if _, err := s.fromClause(up.TableRefs, sc, modeDescribe); err != nil {
 		return nil, err
 	}
 	for _, a := range up.List {
-		rf, err := s.resolve(sc, a.Column)
+		rf, err := resolve(sc, a.Column)
 		if err != nil {
 			return nil, err
 		}
-		if rf.kind != refPlain || s.contextColumn(sc, a.Column) {
+		if rf.Kind != rewrite.RefPlain || contextColumn(sc, a.Column) {
 			return nil, rewrite.Refuse(columnText(a.Column), "a multi-table UPDATE can't set %s of a table with encrypted columns; update that table on its own, by primary key", columnText(a.Column))
 		}
 	}
@@ -169,12 +152,12 @@ func (s *stmt) updateMulti(up *ast.UpdateStmt) (*rewrite.Plan, error) {
 
 // contextColumn reports whether c may name a context column of a declared
 // table of sc.
-func (s *stmt) contextColumn(sc *scope, c *ast.ColumnName) bool {
-	for _, r := range sc.rels {
-		if r.table == nil || !r.table.IsContextColumn(c.Name.O) {
+func contextColumn(sc *rewrite.Scope, c *ast.ColumnName) bool {
+	for _, r := range sc.Rels {
+		if r.Table == nil || !r.Table.IsContextColumn(c.Name.O) {
 			continue
 		}
-		if c.Table.O == "" || r.named(qualifier(c)) {
+		if c.Table.O == "" || named(r, qualifier(c)) {
 			return true
 		}
 	}
@@ -183,7 +166,7 @@ func (s *stmt) contextColumn(sc *scope, c *ast.ColumnName) bool {
 
 // pins finds, in the AND-conjunction of where, "pk = value" for every
 // primary key column of t, and returns the values in primary key order.
-func (s *stmt) pins(where ast.ExprNode, target *relation, t *schema.Table) ([]rewrite.Value, error) {
+func (s *stmt) pins(where ast.ExprNode, target *rewrite.Relation, t *schema.Table) ([]rewrite.Value, error) {
 	conj := conjuncts(where, nil)
 	vals := make([]rewrite.Value, len(t.PrimaryKey))
 	for i, pk := range t.PrimaryKey {
@@ -218,14 +201,14 @@ func conjuncts(e ast.ExprNode, out []ast.ExprNode) []ast.ExprNode {
 
 // pinValue returns v when e is "pk = v" or "v = pk" for column pk of
 // target, v being a placeholder or a constant.
-func (s *stmt) pinValue(e ast.ExprNode, target *relation, pk string) (rewrite.Value, bool) {
+func (s *stmt) pinValue(e ast.ExprNode, target *rewrite.Relation, pk string) (rewrite.Value, bool) {
 	b, ok := e.(*ast.BinaryOperationExpr)
 	if !ok || b.Op != opcode.EQ {
 		return rewrite.Value{}, false
 	}
 	for _, side := range [][2]ast.ExprNode{{b.L, b.R}, {b.R, b.L}} {
 		cn := bareName(side[0])
-		if cn == nil || !strings.EqualFold(cn.Name.O, pk) || cn.Table.O != "" && !target.named(qualifier(cn)) {
+		if cn == nil || !strings.EqualFold(cn.Name.O, pk) || cn.Table.O != "" && !named(target, qualifier(cn)) {
 			continue
 		}
 		v := side[1]

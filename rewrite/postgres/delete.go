@@ -11,7 +11,7 @@ import (
 // columns is decrypted.
 func (s *stmt) planDelete(d *tree.Delete) (*rewrite.Plan, error) {
 	if d.With != nil {
-		return nil, rewrite.Refuse("WITH", "WITH ... DELETE is not supported on tables with encrypted columns; run the queries separately")
+		return nil, rewrite.RefuseWith("DELETE")
 	}
 	if d.Batch != nil {
 		return nil, rewrite.Refuse("BATCH", "DELETE BATCH is not PostgreSQL")
@@ -20,7 +20,7 @@ func (s *stmt) planDelete(d *tree.Delete) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{rels: []*relation{target}}
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
 	extra, err := s.fromClause(d.Using, sc, modeDescribe, span{})
 	if err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func (s *stmt) planDelete(d *tree.Delete) (*rewrite.Plan, error) {
 			return nil, err
 		}
 	}
-	if _, ok := d.Returning.(*tree.ReturningExprs); ok && target.table != nil {
+	if _, ok := d.Returning.(*tree.ReturningExprs); ok && target.Table != nil {
 		if !s.kw(0, "delete") || !s.kw(1, "from") {
 			return nil, s.lost(0, "DELETE FROM")
 		}
@@ -59,7 +59,7 @@ func (s *stmt) planDelete(d *tree.Delete) (*rewrite.Plan, error) {
 // locateTarget learns how the target table of an UPDATE or DELETE is
 // written ("[ONLY] name [*] [[AS] alias]" at token p), for the columns a
 // RETURNING list adds.
-func (s *stmt) locateTarget(target *relation, p int) error {
+func (s *stmt) locateTarget(target *rewrite.Relation, p int) error {
 	if s.kw(p, "only") {
 		p++
 	}
@@ -67,19 +67,19 @@ func (s *stmt) locateTarget(target *relation, p int) error {
 	if len(parts) == 0 {
 		return s.lost(p, "the table name")
 	}
-	target.ref = s.text(p, end)
+	target.Ref = s.text(p, end)
 	p = end
 	if s.isOp(p, "*") {
 		p++
 	}
-	if target.aliased {
+	if target.Aliased {
 		if s.kw(p, "as") {
 			p++
 		}
 		if !s.isName(p) {
-			return s.lost(p, "the alias "+target.alias)
+			return s.lost(p, "the alias "+target.Alias)
 		}
-		target.ref = s.text(p, p+1)
+		target.Ref = s.text(p, p+1)
 	}
 	return nil
 }

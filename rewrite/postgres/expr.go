@@ -21,7 +21,7 @@ type exprRules struct {
 
 // checkExpr refuses e if it computes on declared data, and analyses its
 // subqueries.
-func (s *stmt) checkExpr(sc *scope, e tree.Expr, rules exprRules) error {
+func (s *stmt) checkExpr(sc *rewrite.Scope, e tree.Expr, rules exprRules) error {
 	if e == nil {
 		return nil
 	}
@@ -30,7 +30,7 @@ func (s *stmt) checkExpr(sc *scope, e tree.Expr, rules exprRules) error {
 	return c.err
 }
 
-func (s *stmt) checkExprs(sc *scope, es []tree.Expr, rules exprRules) error {
+func (s *stmt) checkExprs(sc *rewrite.Scope, es []tree.Expr, rules exprRules) error {
 	for _, e := range es {
 		if err := s.checkExpr(sc, e, rules); err != nil {
 			return err
@@ -42,7 +42,7 @@ func (s *stmt) checkExprs(sc *scope, es []tree.Expr, rules exprRules) error {
 // checker is the tree.Visitor of checkExpr.
 type checker struct {
 	s     *stmt
-	sc    *scope
+	sc    *rewrite.Scope
 	rules exprRules
 	err   error
 }
@@ -88,7 +88,7 @@ func (c *checker) name(n *tree.UnresolvedName) error {
 		}
 		return c.star(parts, n.String())
 	}
-	rf, err := c.s.resolve(c.sc, n)
+	rf, err := resolve(c.sc, n)
 	if err != nil {
 		return err
 	}
@@ -97,13 +97,13 @@ func (c *checker) name(n *tree.UnresolvedName) error {
 
 // refuseRef refuses a resolved reference that may not appear in an
 // expression.
-func (c *checker) refuseRef(rf ref, text string) error {
-	switch rf.kind {
-	case refEnc:
+func (c *checker) refuseRef(rf rewrite.Ref, text string) error {
+	switch rf.Kind {
+	case rewrite.RefEncrypted:
 		return rewrite.Refuse(text, "%s is an encrypted column: the database only holds its ciphertext, so it can't be used in %s (only IS [NOT] NULL and count(%s) can); do this in the application after reading it", text, c.rules.what, text)
-	case refKey:
-		return rewrite.Refuse(text, "%s is the key column kmsenc manages; %s can only test it with IS [NOT] NULL (or LIKE in WHERE)", text, c.rules.what)
-	case refWholeRow:
+	case rewrite.RefKey:
+		return rewrite.RefuseKeyColumnUse(text, c.rules.what)
+	case rewrite.RefWholeRow:
 		return rewrite.Refuse(text, "a whole-row reference to a table with encrypted columns (%s) would expose ciphertext; name the columns", text)
 	}
 	return nil
@@ -114,7 +114,7 @@ func (c *checker) star(qual []string, text string) error {
 	if len(qual) == 0 {
 		return nil
 	}
-	if r, _ := findRel(c.sc, qual); r != nil && r.hasDeclared() {
+	if r, _ := findRel(c.sc, qual); r != nil && r.HasDeclared() {
 		return rewrite.Refuse(text, "%s inside an expression would expose the ciphertext of encrypted columns; name the columns", text)
 	}
 	return nil
@@ -144,7 +144,7 @@ func (c *checker) nullTest(operand tree.Expr) bool {
 	if n == nil || c.rules.strict {
 		return true
 	}
-	_, c.err = c.s.resolve(c.sc, n)
+	_, c.err = resolve(c.sc, n)
 	return false
 }
 
@@ -158,7 +158,7 @@ func (c *checker) funcExpr(f *tree.FuncExpr) (bool, tree.Expr) {
 	}
 	if !c.rules.strict && isCount(f) && f.Type != tree.DistinctFuncType && len(f.OrderBy) == 0 {
 		if n := bareName(f.Exprs[0]); n != nil {
-			if _, c.err = c.s.resolve(c.sc, n); c.err != nil {
+			if _, c.err = resolve(c.sc, n); c.err != nil {
 				return false, f
 			}
 			c.err = c.s.checkExpr(c.sc, f.Filter, c.rules)
@@ -212,12 +212,12 @@ func (c *checker) comparison(cmp *tree.ComparisonExpr) (bool, tree.Expr) {
 	switch op {
 	case treecmp.Like, treecmp.NotLike, treecmp.ILike, treecmp.NotILike:
 		if n := bareName(cmp.Left); n != nil && c.rules.where {
-			rf, err := c.s.resolve(c.sc, n)
+			rf, err := resolve(c.sc, n)
 			if err != nil {
 				c.err = err
 				return false, cmp
 			}
-			if rf.kind == refKey {
+			if rf.Kind == rewrite.RefKey {
 				c.err = c.s.checkExpr(c.sc, cmp.Right, c.rules)
 				return false, cmp
 			}
@@ -228,13 +228,13 @@ func (c *checker) comparison(cmp *tree.ComparisonExpr) (bool, tree.Expr) {
 			if n == nil {
 				continue
 			}
-			rf, err := c.s.resolve(c.sc, n)
+			rf, err := resolve(c.sc, n)
 			if err != nil {
 				c.err = err
 				return false, cmp
 			}
-			if rf.kind == refEnc {
-				c.err = rewrite.Refuse(n.String(), "%s is an encrypted column: equality search on encrypted columns needs a blind index (planned); filter by a plain column", n.String())
+			if rf.Kind == rewrite.RefEncrypted {
+				c.err = rewrite.RefuseEquality(n.String())
 				return false, cmp
 			}
 		}

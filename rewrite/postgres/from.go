@@ -13,16 +13,16 @@ import (
 // stream to learn how each is written and where its subqueries are.
 type fromWalk struct {
 	s      *stmt
-	sc     *scope
+	sc     *rewrite.Scope
 	mode   selectMode
 	edit   bool
 	p, to  int // token cursor, when edit
-	leaves []*relation
+	leaves []*rewrite.Relation
 }
 
 // fromClause analyses FROM items (also UPDATE ... FROM and DELETE ...
 // USING). In modeEdit, rng starts at the first token after FROM.
-func (s *stmt) fromClause(tables tree.TableExprs, sc *scope, mode selectMode, rng span) ([]*relation, error) {
+func (s *stmt) fromClause(tables tree.TableExprs, sc *rewrite.Scope, mode selectMode, rng span) ([]*rewrite.Relation, error) {
 	w := &fromWalk{s: s, sc: sc, mode: mode, edit: mode == modeEdit, p: rng.from, to: rng.to}
 	for i, te := range tables {
 		if w.edit && i > 0 {
@@ -38,7 +38,7 @@ func (s *stmt) fromClause(tables tree.TableExprs, sc *scope, mode selectMode, rn
 	return w.leaves, nil
 }
 
-func (w *fromWalk) table(te tree.TableExpr) ([]*relation, error) {
+func (w *fromWalk) table(te tree.TableExpr) ([]*rewrite.Relation, error) {
 	switch t := te.(type) {
 	case *tree.AliasedTableExpr:
 		return w.aliased(t)
@@ -65,10 +65,10 @@ func (w *fromWalk) table(te tree.TableExpr) ([]*relation, error) {
 	case *tree.JoinTableExpr:
 		return w.join(t)
 	}
-	return nil, rewrite.Refuse("", "this kind of FROM item is not supported in statements on encrypted tables")
+	return nil, rewrite.RefuseFromItem()
 }
 
-func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
+func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*rewrite.Relation, error) {
 	s := w.s
 	if t.IndexFlags != nil {
 		return nil, rewrite.Refuse("@", "index hints are not PostgreSQL")
@@ -79,7 +79,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 		}
 		w.p++
 	}
-	var r *relation
+	var r *rewrite.Relation
 	switch e := t.Expr.(type) {
 	case *tree.TableName:
 		r = w.tableRel(e)
@@ -91,7 +91,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 			if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], string(e.ObjectName)) {
 				return nil, s.lost(w.p, "the table "+string(e.ObjectName))
 			}
-			r.ref = s.text(w.p, end)
+			r.Ref = s.text(w.p, end)
 			w.p = end
 			if s.isOp(w.p, "*") {
 				w.p++
@@ -107,7 +107,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 			w.p = s.match[w.p] + 1
 		}
 		// Only a LATERAL subquery sees the FROM items before it.
-		parent := &scope{parent: w.sc.parent, ctes: w.sc.ctes}
+		parent := &rewrite.Scope{Parent: w.sc.Parent, CTEs: w.sc.CTEs}
 		if t.Lateral {
 			parent = w.sc
 		}
@@ -119,16 +119,16 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 		if err != nil {
 			return nil, err
 		}
-		r = &relation{derived: res}
+		r = &rewrite.Relation{Derived: res}
 	case *tree.RowsFromExpr:
 		if err := s.checkExprs(w.sc, e.Items, exprRules{what: "a function in FROM"}); err != nil {
 			return nil, err
 		}
-		r = &relation{opaque: true}
+		r = &rewrite.Relation{Opaque: true}
 		if len(e.Items) == 1 {
 			if f, ok := e.Items[0].(*tree.FuncExpr); ok {
 				if n, ok := f.Func.FunctionReference.(*tree.UnresolvedName); ok {
-					r.alias = n.Parts[0]
+					r.Alias = n.Parts[0]
 				}
 			}
 		}
@@ -144,7 +144,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 			}
 		}
 	case *tree.ParenTableExpr, *tree.JoinTableExpr:
-		before := len(w.sc.rels)
+		before := len(w.sc.Rels)
 		rels, err := w.table(e)
 		if err != nil {
 			return nil, err
@@ -154,15 +154,15 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 		}
 		// "(a JOIN b) AS j": the alias hides a and b behind j's merged columns.
 		for _, in := range rels {
-			if in.hasDeclared() {
+			if in.HasDeclared() {
 				return nil, rewrite.Refuse(string(t.As.Alias), "an alias on a parenthesized join over tables with encrypted columns is not supported; alias the tables instead")
 			}
 		}
-		w.sc.rels = w.sc.rels[:before]
+		w.sc.Rels = w.sc.Rels[:before]
 		w.leaves = w.leaves[:len(w.leaves)-len(rels)]
-		r = &relation{opaque: true}
+		r = &rewrite.Relation{Opaque: true}
 	default:
-		return nil, rewrite.Refuse("", "this kind of FROM item is not supported in statements on encrypted tables")
+		return nil, rewrite.RefuseFromItem()
 	}
 	if t.Ordinality && w.edit {
 		if !s.kw(w.p, "with") || !s.kw(w.p+1, "ordinality") {
@@ -171,7 +171,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 		w.p += 2
 	}
 	if t.As.Alias != "" {
-		r.alias, r.aliased = string(t.As.Alias), true
+		r.Alias, r.Aliased = string(t.As.Alias), true
 		if w.edit {
 			if s.kw(w.p, "as") {
 				w.p++
@@ -179,7 +179,7 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 			if !s.isName(w.p) || !strings.EqualFold(s.name(w.p), string(t.As.Alias)) {
 				return nil, s.lost(w.p, "the alias "+string(t.As.Alias))
 			}
-			r.ref = s.text(w.p, w.p+1)
+			r.Ref = s.text(w.p, w.p+1)
 			w.p++
 			if len(t.As.Cols) > 0 {
 				if !s.isOp(w.p, "(") {
@@ -194,17 +194,17 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) ([]*relation, error) {
 		for i, c := range t.As.Cols {
 			cols[i] = string(c.Name)
 		}
-		if err := r.renameColumns(cols); err != nil {
+		if err := renameColumns(r, cols); err != nil {
 			return nil, err
 		}
 	}
-	w.sc.rels = append(w.sc.rels, r)
+	w.sc.Rels = append(w.sc.Rels, r)
 	w.leaves = append(w.leaves, r)
-	return []*relation{r}, nil
+	return []*rewrite.Relation{r}, nil
 }
 
 // subquery analyses the query of a derived table.
-func (w *fromWalk) subquery(ss tree.SelectStatement, parent *scope, mode selectMode, inner span) (*result, error) {
+func (w *fromWalk) subquery(ss tree.SelectStatement, parent *rewrite.Scope, mode selectMode, inner span) (*rewrite.Result, error) {
 	if p, ok := ss.(*tree.ParenSelect); ok {
 		return w.s.analyzeSelect(p.Select, parent, mode, inner, false)
 	}
@@ -212,52 +212,30 @@ func (w *fromWalk) subquery(ss tree.SelectStatement, parent *scope, mode selectM
 }
 
 // tableRel makes the relation of a table name: a CTE in scope, or a table.
-func (w *fromWalk) tableRel(e *tree.TableName) *relation {
+func (w *fromWalk) tableRel(e *tree.TableName) *rewrite.Relation {
 	name := string(e.ObjectName)
 	if !e.ExplicitSchema {
-		if c := w.sc.findCTE(name); c != nil {
-			return &relation{alias: name, derived: c.res}
+		if c := w.sc.FindCTE(name); c != nil {
+			return &rewrite.Relation{Alias: name, Derived: c.Result}
 		}
 	}
-	r := &relation{base: true, alias: name}
+	r := rewrite.TableRelation(w.s.cfg, name)
 	if e.ExplicitSchema {
-		r.schema = string(e.SchemaName)
-	}
-	if t := w.s.cfg.Table(name); t != nil {
-		r.table = t
-		r.inst = &instance{table: t, rel: r}
-	} else {
-		r.opaque = true
+		r.Schema = string(e.SchemaName)
 	}
 	return r
 }
 
 // renameColumns applies a column alias list, "AS s(a, b)", which renames
 // the first output columns.
-func (r *relation) renameColumns(names []string) error {
-	if r.table != nil {
-		return rewrite.Refuse(r.alias, "column aliases on a table with encrypted columns (%s) are not supported: kmsenc can't tell which column each renames; use a subquery or name the columns", r.alias)
+func renameColumns(r *rewrite.Relation, names []string) error {
+	if r.Table != nil {
+		return rewrite.Refuse(r.Alias, "column aliases on a table with encrypted columns (%s) are not supported: kmsenc can't tell which column each renames; use a subquery or name the columns", r.Alias)
 	}
-	if r.derived == nil || !r.derived.declared() {
-		return nil
-	}
-	res := &result{}
-	i := 0
-	for _, c := range r.derived.cols {
-		if !c.hidden && i < len(names) {
-			if c.kind == outRun {
-				return rewrite.Refuse(r.alias, "column aliases over * of a table with encrypted columns are not supported; name the columns in the subquery")
-			}
-			c.name = names[i]
-			i++
-		}
-		res.cols = append(res.cols, c)
-	}
-	r.derived = res
-	return nil
+	return r.RenameColumns(names)
 }
 
-func (w *fromWalk) join(t *tree.JoinTableExpr) ([]*relation, error) {
+func (w *fromWalk) join(t *tree.JoinTableExpr) ([]*rewrite.Relation, error) {
 	s := w.s
 	left, err := w.table(t.Left)
 	if err != nil {
@@ -279,7 +257,7 @@ func (w *fromWalk) join(t *tree.JoinTableExpr) ([]*relation, error) {
 	if err != nil {
 		return nil, err
 	}
-	both := append(append([]*relation{}, left...), right...)
+	both := append(append([]*rewrite.Relation{}, left...), right...)
 	switch c := t.Cond.(type) {
 	case *tree.OnJoinCond:
 		if w.edit {
@@ -301,37 +279,17 @@ func (w *fromWalk) join(t *tree.JoinTableExpr) ([]*relation, error) {
 			}
 			w.p = s.match[w.p+1] + 1
 		}
-		for _, col := range c.Cols {
-			for _, r := range both {
-				if rf, ok, err := s.candidate(r, string(col)); err != nil {
-					return nil, err
-				} else if ok {
-					return nil, (&checker{rules: exprRules{what: "a join condition (USING)"}}).refuseRef(rf, string(col))
-				}
-			}
+		cols := make([]string, len(c.Cols))
+		for i, col := range c.Cols {
+			cols[i] = string(col)
 		}
-		markMerged(both)
+		if err := rewrite.UsingJoin(both, cols, (&checker{rules: exprRules{what: "a join condition (USING)"}}).refuseRef); err != nil {
+			return nil, err
+		}
 	case tree.NaturalJoinCond, *tree.NaturalJoinCond:
-		for _, r := range both {
-			if r.hasDeclared() {
-				return nil, rewrite.Refuse("NATURAL JOIN", "NATURAL JOIN with a table with encrypted columns could join on ciphertext; join ON plain columns")
-			}
+		if err := rewrite.NaturalJoin(both); err != nil {
+			return nil, err
 		}
-		markMerged(both)
 	}
 	return both, nil
-}
-
-// markMerged marks the sides of a USING or NATURAL join when one of them
-// carries declared data: "*" over them would merge columns.
-func markMerged(rels []*relation) {
-	declared := false
-	for _, r := range rels {
-		declared = declared || r.hasDeclared()
-	}
-	if declared {
-		for _, r := range rels {
-			r.merged = true
-		}
-	}
 }

@@ -13,7 +13,7 @@ import (
 // [RETURNING ...] (DESIGN §5 rules 1 and 2).
 func (s *stmt) planInsert(ins *tree.Insert) (*rewrite.Plan, error) {
 	if ins.With != nil {
-		return nil, rewrite.Refuse("WITH", "WITH ... INSERT is not supported on tables with encrypted columns; run the queries separately")
+		return nil, rewrite.RefuseWith("INSERT")
 	}
 	if ins.OnConflict.IsUpsertAlias() {
 		return nil, rewrite.Refuse("UPSERT", "UPSERT is not PostgreSQL; use INSERT ... ON CONFLICT")
@@ -22,10 +22,10 @@ func (s *stmt) planInsert(ins *tree.Insert) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if target.table == nil {
+	if target.Table == nil {
 		return s.insertPlain(ins, target)
 	}
-	t := target.table
+	t := target.Table
 	if ins.DefaultValues() {
 		return nil, rewrite.Refuse("DEFAULT VALUES", "INSERT ... DEFAULT VALUES into %s would let the database fill encrypted columns; name the columns and values", t.Name)
 	}
@@ -34,23 +34,23 @@ func (s *stmt) planInsert(ins *tree.Insert) (*rewrite.Plan, error) {
 		return nil, rewrite.Refuse("SELECT", "INSERT ... SELECT into %s would copy values the application never sees, so kmsenc can't encrypt them; read the rows and insert them with VALUES", t.Name)
 	}
 	if len(ins.Columns) == 0 {
-		return nil, rewrite.Refuse(tn, "an INSERT into %s must name the columns: INSERT INTO %s (col, ...) VALUES (...)", t.Name, t.Name)
+		return nil, rewrite.RefuseUnnamedColumns(tn, t)
 	}
 	for _, c := range ins.Columns {
 		if t.IsKeyColumn(string(c)) {
-			return nil, rewrite.Refuse(string(c), "the INSERT names the key column %s, which kmsenc sets; leave it out", t.KeyColumn)
+			return nil, rewrite.RefuseInsertKeyColumn(string(c), t)
 		}
 	}
 	loc, err := s.locateInsert(ins, vals)
 	if err != nil {
 		return nil, err
 	}
-	target.ref = loc.ref
+	target.Ref = loc.ref
 	rows, err := s.insertRows(t, ins.Columns, vals, loc)
 	if err != nil {
 		return nil, err
 	}
-	s.insert(s.toks[loc.colsClose-1].End, text(", "+quoteIfNeeded(schemaName(t.KeyColumn))))
+	s.edits.Insert(s.toks[loc.colsClose-1].End, text(", "+quoteIfNeeded(schemaName(t.KeyColumn))))
 
 	if err := s.onConflict(ins, target, loc.after); err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (s *stmt) insertRows(t *schema.Table, cols tree.NameList, vals *tree.Values
 				}
 				continue
 			}
-			if err := s.checkExpr(&scope{}, e, exprRules{what: "VALUES"}); err != nil {
+			if err := s.checkExpr(&rewrite.Scope{}, e, exprRules{what: "VALUES"}); err != nil {
 				return nil, err
 			}
 		}
@@ -88,14 +88,14 @@ func (s *stmt) insertRows(t *schema.Table, cols tree.NameList, vals *tree.Values
 		}
 		rows[r].Context = ctx
 		at := s.toks[loc.rows[r].close-1].End
-		s.insert(at, text(", "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}, at)))
+		s.edits.Insert(at, text(", "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamWrappedKey, Row: r}, at)))
 	}
 	return rows, nil
 }
 
 // targetRel makes the relation of the table an INSERT, UPDATE or DELETE
 // writes, and returns its name for messages.
-func (s *stmt) targetRel(te tree.TableExpr) (*relation, string, error) {
+func (s *stmt) targetRel(te tree.TableExpr) (*rewrite.Relation, string, error) {
 	ate, ok := te.(*tree.AliasedTableExpr)
 	if !ok {
 		return nil, "", rewrite.Refuse("", "this kind of target table is not supported")
@@ -105,28 +105,22 @@ func (s *stmt) targetRel(te tree.TableExpr) (*relation, string, error) {
 		return nil, "", rewrite.Refuse("", "this kind of target table is not supported")
 	}
 	name := string(tn.ObjectName)
-	r := &relation{base: true, alias: name}
+	r := rewrite.TableRelation(s.cfg, name)
 	if ate.As.Alias != "" {
-		r.alias, r.aliased = string(ate.As.Alias), true
+		r.Alias, r.Aliased = string(ate.As.Alias), true
 	} else if tn.ExplicitSchema {
-		r.schema = string(tn.SchemaName)
-	}
-	if t := s.cfg.Table(name); t != nil {
-		r.table = t
-		r.inst = &instance{table: t, rel: r}
-	} else {
-		r.opaque = true
+		r.Schema = string(tn.SchemaName)
 	}
 	return r, name, nil
 }
 
 // insertPlain checks an INSERT into a table without encrypted columns: it
 // passes through unless it reads declared data.
-func (s *stmt) insertPlain(ins *tree.Insert, target *relation) (*rewrite.Plan, error) {
+func (s *stmt) insertPlain(ins *tree.Insert, target *rewrite.Relation) (*rewrite.Plan, error) {
 	if !ins.DefaultValues() {
 		// VALUES, or a query whose output must be plain: a plain table
 		// must not receive ciphertext it would hand out as plaintext.
-		if _, err := s.analyzeSelect(ins.Rows, &scope{}, modeCheck, span{}, false); err != nil {
+		if _, err := s.analyzeSelect(ins.Rows, &rewrite.Scope{}, modeCheck, span{}, false); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +140,7 @@ func (s *stmt) encryptValue(e tree.Expr, sp span, col *schema.Column, r int) err
 	text := s.text(sp.from, sp.to)
 	switch v := e.(type) {
 	case tree.DefaultVal:
-		return rewrite.Refuse(text, "DEFAULT for encrypted column %s would store the database's plaintext default; pass a value or NULL", col.Name)
+		return rewrite.RefuseDefault(text, col.Name)
 	case *tree.Placeholder:
 		if sp.to != sp.from+1 || s.toks[sp.from].Kind != Param || paramNumber(s.sql, s.toks[sp.from]) != int(v.Idx)+1 {
 			return s.lost(sp.from, "the parameter "+text)
@@ -184,7 +178,7 @@ func (s *stmt) encryptValue(e tree.Expr, sp span, col *schema.Column, r int) err
 func (s *stmt) encryptedSlot(v rewrite.Value, col *schema.Column, r int, sp span) {
 	start, end := s.toks[sp.from].Start, s.toks[sp.to-1].End
 	sl := s.newSlot(rewrite.Param{Kind: rewrite.ParamValue, Value: v, Encrypt: col, Row: r}, start)
-	s.replace(start, end, param(sl))
+	s.edits.Replace(start, end, param(sl))
 }
 
 // literalTokens checks that the tokens of sp are the constant e.
@@ -223,50 +217,44 @@ func (s *stmt) valueOf(e tree.Expr, sp span) (rewrite.Value, bool) {
 
 // rowContext builds the encryption context of one inserted row.
 func (s *stmt) rowContext(t *schema.Table, cols tree.NameList, row tree.Exprs, vals []span) ([]rewrite.ContextValue, error) {
-	ctx := make([]rewrite.ContextValue, 0, len(t.Context))
-	for _, ce := range t.Context {
-		if ce.Column == "" {
-			ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Fixed: ce.Value})
-			continue
-		}
+	return rewrite.RowContext(t, func(column string) (rewrite.Value, error) {
 		j := -1
 		for k, c := range cols {
-			if strings.EqualFold(string(c), ce.Column) {
+			if strings.EqualFold(string(c), column) {
 				j = k
 			}
 		}
 		if j < 0 {
-			return nil, rewrite.Refuse(ce.Column, "context column %s must be given in the INSERT: it is part of %s's encryption context, and server-generated values can't be in the encryption context", ce.Column, t.Name)
+			return rewrite.Value{}, rewrite.Refuse(column, "context column %s must be given in the INSERT: it is part of %s's encryption context, and server-generated values can't be in the encryption context", column, t.Name)
 		}
 		v, ok := s.valueOf(row[j], vals[j])
 		if !ok {
-			return nil, rewrite.Refuse(s.text(vals[j].from, vals[j].to), "context column %s must be given in the INSERT as a parameter or a constant: server-generated values (DEFAULT, NULL, expressions) can't be in the encryption context", ce.Column)
+			return rewrite.Value{}, rewrite.RefuseContextValue(s.text(vals[j].from, vals[j].to), column)
 		}
-		ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Column: ce.Column, Value: v})
-	}
-	return ctx, nil
+		return v, nil
+	})
 }
 
 // onConflict checks ON CONFLICT. DO UPDATE that sets an encrypted column
 // must set all of them from the proposed row (EXCLUDED), and kmsenc then
 // sets the key column from it too: a row never holds values under two keys.
-func (s *stmt) onConflict(ins *tree.Insert, target *relation, after int) error {
+func (s *stmt) onConflict(ins *tree.Insert, target *rewrite.Relation, after int) error {
 	oc := ins.OnConflict
 	if oc == nil {
 		return nil
 	}
-	excluded := &relation{base: true, alias: "excluded", aliased: true, table: target.table, opaque: target.table == nil}
-	if target.table != nil {
-		excluded.inst = &instance{table: target.table, rel: excluded}
+	excluded := &rewrite.Relation{Base: true, Alias: "excluded", Aliased: true, Table: target.Table, Opaque: target.Table == nil}
+	if target.Table != nil {
+		excluded.Instance = &rewrite.TableInstance{Table: target.Table, Relation: excluded}
 	}
-	sc := &scope{rels: []*relation{target, excluded}}
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target, excluded}}
 	if err := s.checkExpr(sc, oc.ArbiterPredicate, exprRules{what: "ON CONFLICT ... WHERE"}); err != nil {
 		return err
 	}
 	if oc.DoNothing {
 		return nil
 	}
-	set, err := s.conflictSets(oc, target.table, sc)
+	set, err := s.conflictSets(oc, target.Table, sc)
 	if err != nil {
 		return err
 	}
@@ -278,21 +266,21 @@ func (s *stmt) onConflict(ins *tree.Insert, target *relation, after int) error {
 	if len(set) == 0 {
 		return nil
 	}
-	if err := conflictCoversRow(oc, target.table, set); err != nil {
+	if err := conflictCoversRow(oc, target.Table, set); err != nil {
 		return err
 	}
 	list, err := s.locateConflictSet(oc, after)
 	if err != nil {
 		return err
 	}
-	key := quoteIfNeeded(schemaName(target.table.KeyColumn))
-	s.insert(list.end, text(", "+key+" = EXCLUDED."+key))
+	key := quoteIfNeeded(schemaName(target.Table.KeyColumn))
+	s.edits.Insert(list.end, text(", "+key+" = EXCLUDED."+key))
 	return nil
 }
 
 // conflictSets checks the SET list of ON CONFLICT DO UPDATE and returns the
 // encrypted columns it sets (lower case).
-func (s *stmt) conflictSets(oc *tree.OnConflict, t *schema.Table, sc *scope) (map[string]bool, error) {
+func (s *stmt) conflictSets(oc *tree.OnConflict, t *schema.Table, sc *rewrite.Scope) (map[string]bool, error) {
 	set := map[string]bool{}
 	for _, ue := range oc.Exprs {
 		if ue.Tuple {
@@ -309,7 +297,7 @@ func (s *stmt) conflictSets(oc *tree.OnConflict, t *schema.Table, sc *scope) (ma
 		n := string(ue.Names[0])
 		switch {
 		case t != nil && t.IsKeyColumn(n):
-			return nil, rewrite.Refuse(n, "ON CONFLICT DO UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
+			return nil, rewrite.RefuseSetKeyColumn(n, "ON CONFLICT DO UPDATE", t)
 		case t != nil && t.Column(n) != nil:
 			if !isExcluded(ue.Expr, n) {
 				return nil, rewrite.Refuse(n, "ON CONFLICT DO UPDATE may only set encrypted column %s from the proposed row: %s = EXCLUDED.%s", n, n, n)
@@ -363,22 +351,19 @@ func isExcluded(e tree.Expr, col string) bool {
 
 // returning analyses a RETURNING list over target and returns the Output
 // that decrypts it, or nil when it returns no declared data.
-func (s *stmt) returning(rc tree.ReturningClause, target *relation, after int, extra ...*relation) (*rewrite.Output, error) {
+func (s *stmt) returning(rc tree.ReturningClause, target *rewrite.Relation, after int, extra ...*rewrite.Relation) (*rewrite.Output, error) {
 	exprs, ok := rc.(*tree.ReturningExprs)
 	if !ok {
 		return nil, nil
 	}
-	rels := append([]*relation{target}, extra...)
-	sc := &scope{rels: rels}
-	items, err := s.outputs(tree.SelectExprs(*exprs), sc, []*relation{target})
+	rels := append([]*rewrite.Relation{target}, extra...)
+	sc := &rewrite.Scope{Rels: rels}
+	items, err := s.outputs(tree.SelectExprs(*exprs), sc, []*rewrite.Relation{target})
 	if err != nil {
 		return nil, err
 	}
-	res := &result{}
-	for _, it := range items {
-		res.cols = append(res.cols, it.cols...)
-	}
-	if !res.declared() {
+	res := rewrite.NewResult(items)
+	if !res.Declared() {
 		return nil, nil
 	}
 	if len(extra) > 0 {
@@ -388,10 +373,10 @@ func (s *stmt) returning(rc tree.ReturningClause, target *relation, after int, e
 	if err != nil {
 		return nil, err
 	}
-	if res.cols, err = s.expand(items, list, true); err != nil {
+	if res.Cols, err = s.expand(items, list, true); err != nil {
 		return nil, err
 	}
-	return s.output(res)
+	return rewrite.NewOutput(res)
 }
 
 // insertLoc is where the parts of an INSERT are.

@@ -1,8 +1,6 @@
 package postgres
 
 import (
-	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -70,18 +68,7 @@ func decodeNumber(text string) (any, error) {
 			clean = clean[2:]
 		}
 	}
-	if base == 10 && strings.ContainsAny(clean, ".eE") {
-		f, err := strconv.ParseFloat(sign+clean, 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, &errLiteral{"number out of float64 range"}
-		}
-		return f, nil
-	}
-	n, err := strconv.ParseInt(sign+clean, base, 64)
-	if err != nil {
-		return nil, &errLiteral{"integer out of int64 range"}
-	}
-	return n, nil
+	return rewrite.ParseNumber(sign+clean, base)
 }
 
 // decodeString returns the value of a String token: quotes removed,

@@ -18,7 +18,7 @@ func (s *stmt) lost(i int, what string) error {
 	if i >= 0 && i < len(s.toks) {
 		near = excerpt(s.sql, s.toks[i].Start)
 	}
-	return rewrite.Refuse(near, "kmsenc could not find %s in the text of this statement; write it more plainly", what)
+	return rewrite.RefuseLost(near, what)
 }
 
 // listLoc is where the items of a select or RETURNING list are.

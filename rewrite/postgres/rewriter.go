@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/parser"
@@ -51,7 +50,7 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 // scan is the fast path: one pass of the lexer, without keeping tokens,
 // that says whether sql touches a declared name and what its highest $n is.
 func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	backslash := false
 	l := lexer{src: sql}
 	for l.pos < len(sql) {
@@ -89,7 +88,7 @@ func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
 func (r *Rewriter) checkBackslashes(sql string, touches bool) error {
 	on, errOn := Lex(sql)
 	off := lexer{src: sql, backslashQuotes: true}
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	same := errOn == nil
 	i := 0
 	for off.pos < len(sql) {
@@ -141,12 +140,12 @@ type stmt struct {
 	match []int   // for a bracket token, the index of its partner; else -1
 	end   int     // index after the last token of the statement (before a trailing ';')
 
-	edits     []edit
+	edits     rewrite.Edits
 	slots     []*slot
 	plain     map[int]*slot // caller argument -> its shared slot
 	encrypted map[int]bool  // indexes of $n tokens that are encrypted values
 	seq       int
-	markers   int
+	markers   rewrite.Markers
 }
 
 func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
@@ -162,7 +161,7 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 		}
 	}
 	if severalStatements(s.toks, sql) {
-		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+		return nil, rewrite.RefuseSeveralStatements()
 	}
 	s.end = len(s.toks)
 	for s.end > 0 && s.isOp(s.end-1, ";") {
@@ -227,7 +226,7 @@ func (s *stmt) parse() (tree.Statement, error) {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement, so it can't tell what it does with encrypted columns: %v", err)
 	}
 	if len(stmts) != 1 {
-		return nil, rewrite.Refuse("", "several statements in one string touch encrypted tables; send them one at a time")
+		return nil, rewrite.RefuseSeveralStatements()
 	}
 	if err := s.crossCheck(); err != nil {
 		return nil, err
@@ -247,10 +246,4 @@ func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
 	p.SQL = sql
 	p.NumInput = s.numInput
 	return p, nil
-}
-
-// marker returns a fresh alias for a column kmsenc adds.
-func (s *stmt) marker() string {
-	s.markers++
-	return fmt.Sprintf("%s%d", rewrite.MarkerPrefix, s.markers)
 }

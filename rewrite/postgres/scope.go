@@ -1,127 +1,23 @@
 package postgres
 
 import (
-	"strings"
-
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
-	"github.com/kmsenc/kmsenc/schema"
 )
 
-// An instance is one occurrence of a declared table whose rows a query
-// reads: a FROM item naming the table, or, one level up, a derived table or
-// CTE through which that occurrence's columns flow. Each instance has its
-// own key column (and context columns) in the result.
-type instance struct {
-	table *schema.Table
-	rel   *relation // the FROM item it is read through
-	inner *instance // set when rel is a derived table: the instance inside it
-}
+// Names are resolved through the scopes of package rewrite: the relations
+// of each query level, built from the AST by fromClause. What is
+// PostgreSQL's own here is how a qualifier is spelled (the parser gives the
+// parts of a name last first) and the whole-row reference.
 
-// A relation is one FROM item: a table, a derived table or CTE, a function.
-type relation struct {
-	alias  string // the name it is referred to by (alias, or table name), as the parser normalised it
-	schema string // for a table without alias: the schema qualifier written, if any
-	ref    string // its name as written in the text, to write "ref.col"; "" if it has none
-
-	base    bool          // a table (declared or not), not a derived table or function
-	aliased bool          // it has an alias (so its table name no longer names it)
-	table   *schema.Table // a declared table
-	inst    *instance     // the instance of a declared table
-	derived *result       // a derived table or CTE
-	insts   map[*instance]*instance
-	opaque  bool // columns unknown and never declared (a plain table, a function, VALUES)
-	merged  bool // a side of a USING or NATURAL join
-	joinRel []*relation
-}
-
-// result describes the output columns of a query: what the caller (or an
-// outer query) gets.
-type result struct {
-	cols   []outCol
-	opaque bool // nothing declared; columns unknown
-}
-
-// declared reports whether the result carries declared data.
-func (r *result) declared() bool {
-	if r == nil {
-		return false
-	}
-	for _, c := range r.cols {
-		if c.kind != outPlain && (c.kind != outRun || c.inst != nil) {
-			return true
-		}
-	}
-	return false
-}
-
-type outKind int
-
-const (
-	outPlain outKind = iota
-	outEnc           // an encrypted column of inst
-	outKey           // the key column of inst
-	outCtx           // context column ctxName of inst
-	outRun           // the columns of "*" or "t.*" over one relation; inst nil: no declared data
-)
-
-// outCol is one output column, or a run of them.
-type outCol struct {
-	kind    outKind
-	inst    *instance
-	col     *schema.Column
-	ctxName string
-	name    string // the output column's name (lower case for unquoted names); "" unknown
-	hidden  bool
-	end     string // outRun: the name of the column right after the run, if known
-}
-
-// A scope is one query level: its FROM items and the CTEs it defines. Names
-// not found in a scope are looked up in its parent (correlated subqueries).
-type scope struct {
-	parent *scope
-	rels   []*relation
-	ctes   map[string]*cte
-}
-
-// cte is a WITH query: its output, under the column names it was given.
-type cte struct {
-	res *result
-}
-
-func (sc *scope) findCTE(name string) *cte {
-	for ; sc != nil; sc = sc.parent {
-		if c, ok := sc.ctes[strings.ToLower(name)]; ok {
-			return c
-		}
-	}
-	return nil
-}
-
-// refKind is what a column reference resolves to.
-type refKind int
-
-const (
-	refPlain    refKind = iota
-	refEnc              // an encrypted column of inst
-	refKey              // the key column of inst
-	refWholeRow         // a whole-row reference to a relation with declared data
-)
-
-type ref struct {
-	kind  refKind
-	inst  *instance
-	col   *schema.Column
-	outer bool // found in an enclosing query level
-}
-
-// findRel returns the relation a qualifier names, searching from sc out.
-func findRel(sc *scope, parts []string) (*relation, bool) {
+// findRel returns the relation a qualifier names, searching from sc out;
+// parts are the table, then the schema, as the parser gives them.
+func findRel(sc *rewrite.Scope, parts []string) (*rewrite.Relation, bool) {
 	outer := false
-	for ; sc != nil; sc = sc.parent {
-		for _, r := range sc.rels {
-			if r.named(parts) {
+	for ; sc != nil; sc = sc.Parent {
+		for _, r := range sc.Rels {
+			if named(r, parts) {
 				return r, outer
 			}
 		}
@@ -130,188 +26,34 @@ func findRel(sc *scope, parts []string) (*relation, bool) {
 	return nil, false
 }
 
-// named reports whether a qualifier (table, or schema.table) names r.
-func (r *relation) named(parts []string) bool {
-	if r.alias == "" || !strings.EqualFold(parts[0], r.alias) {
-		return false
+// named reports whether a qualifier (table, or table and schema, as the
+// parser gives them) names r.
+func named(r *rewrite.Relation, parts []string) bool {
+	schema := ""
+	if len(parts) > 1 {
+		schema = parts[1]
 	}
-	if len(parts) == 1 {
-		return true
-	}
-	return r.base && !r.aliased && (r.schema == "" || strings.EqualFold(parts[1], r.schema))
-}
-
-// column resolves column c of r.
-func (s *stmt) column(r *relation, c string) (ref, error) {
-	switch {
-	case r.table != nil:
-		if col := r.table.Column(c); col != nil {
-			return ref{kind: refEnc, inst: r.inst, col: col}, nil
-		}
-		if r.table.IsKeyColumn(c) {
-			return ref{kind: refKey, inst: r.inst}, nil
-		}
-	case r.derived != nil:
-		return s.derivedColumn(r, c)
-	}
-	return ref{}, nil
-}
-
-// derivedColumn resolves column c of a derived table or CTE: a named output
-// column of the inner query, or a column of a run from "*" there.
-func (s *stmt) derivedColumn(r *relation, c string) (ref, error) {
-	var found []outCol
-	for _, oc := range r.derived.cols {
-		if oc.kind != outRun && strings.EqualFold(oc.name, c) {
-			found = append(found, oc)
-		}
-	}
-	for _, oc := range r.derived.cols {
-		if oc.kind == outRun && oc.inst != nil && (oc.inst.table.Column(c) != nil || oc.inst.table.IsKeyColumn(c)) {
-			found = append(found, outCol{kind: outEnc, inst: oc.inst, col: oc.inst.table.Column(c)})
-			if oc.inst.table.Column(c) == nil {
-				found[len(found)-1].kind = outKey
-			}
-		}
-	}
-	if len(found) == 0 {
-		return ref{}, nil
-	}
-	oc := found[0]
-	if len(found) > 1 {
-		for _, f := range found[1:] {
-			if f.kind != outPlain || oc.kind != outPlain {
-				return ref{}, rewrite.Refuse(r.alias+"."+c, "column %s of %s is ambiguous; give the inner query's columns distinct names", c, r.alias)
-			}
-		}
-	}
-	switch oc.kind {
-	case outEnc:
-		return ref{kind: refEnc, inst: s.through(r, oc.inst), col: oc.col}, nil
-	case outKey:
-		return ref{kind: refKey, inst: s.through(r, oc.inst)}, nil
-	}
-	return ref{}, nil
-}
-
-// through returns the instance, one level up, of inner read through r.
-func (s *stmt) through(r *relation, inner *instance) *instance {
-	if in, ok := r.insts[inner]; ok {
-		return in
-	}
-	if r.insts == nil {
-		r.insts = map[*instance]*instance{}
-	}
-	in := &instance{table: inner.table, rel: r, inner: inner}
-	r.insts[inner] = in
-	return in
-}
-
-// hasDeclared reports whether r carries declared data (so a whole-row
-// reference or a USING join over it would expose ciphertext).
-func (r *relation) hasDeclared() bool {
-	if r.table != nil {
-		return true
-	}
-	if r.derived != nil && r.derived.declared() {
-		return true
-	}
-	for _, j := range r.joinRel {
-		if j.hasDeclared() {
-			return true
-		}
-	}
-	return false
-}
-
-// candidate returns the declared column c of r if r has one by that name.
-func (s *stmt) candidate(r *relation, c string) (ref, bool, error) {
-	if r.table == nil && r.derived == nil {
-		return ref{}, false, nil
-	}
-	rf, err := s.column(r, c)
-	if err != nil {
-		return ref{}, false, err
-	}
-	return rf, rf.kind != refPlain, nil
-}
-
-// mayHave reports whether r might have a column named c that kmsenc can't
-// see (any table, a function, a run of "*").
-func (r *relation) mayHave(c string) bool {
-	if r.derived == nil || r.derived.opaque {
-		return true
-	}
-	for _, oc := range r.derived.cols {
-		if oc.kind == outRun || strings.EqualFold(oc.name, c) {
-			return true
-		}
-	}
-	return false
+	return r.Named(parts[0], schema)
 }
 
 // resolve resolves a column reference (not a star) in scope sc.
-func (s *stmt) resolve(sc *scope, n *tree.UnresolvedName) (ref, error) {
-	parts := make([]string, n.NumParts)
-	for i := 0; i < n.NumParts; i++ {
-		parts[i] = n.Parts[i]
-	}
+func resolve(sc *rewrite.Scope, n *tree.UnresolvedName) (rewrite.Ref, error) {
 	if n.NumParts == 1 {
-		return s.resolveBare(sc, parts[0])
+		return sc.ResolveBare(n.Parts[0], wholeRow)
 	}
-	r, outer := findRel(sc, parts[1:])
+	r, outer := findRel(sc, n.Parts[1:n.NumParts])
 	if r == nil {
-		return ref{}, nil
+		return rewrite.Ref{}, nil
 	}
-	rf, err := s.column(r, parts[0])
-	rf.outer = outer
+	rf, err := r.Column(n.Parts[0])
+	rf.Outer = outer
 	return rf, err
 }
 
-// resolveBare resolves an unqualified column name the way PostgreSQL does:
-// at the innermost query level that has a column by that name. Columns of
-// plain tables are unknown to kmsenc, so a name that a declared table of an
-// outer level has, but that an inner level might also have, is refused.
-func (s *stmt) resolveBare(sc *scope, c string) (ref, error) {
-	outer := false
-	for level := sc; level != nil; level = level.parent {
-		var found []ref
-		for _, r := range level.rels {
-			rf, ok, err := s.candidate(r, c)
-			if err != nil {
-				return ref{}, err
-			}
-			if ok {
-				found = append(found, rf)
-			}
-		}
-		switch {
-		case len(found) > 1:
-			return ref{}, rewrite.Refuse(c, "column %s is ambiguous between two tables with encrypted columns; qualify it (t.%s)", c, c)
-		case len(found) == 1:
-			found[0].outer = outer
-			return found[0], nil
-		}
-		may := false
-		for _, r := range level.rels {
-			if r.mayHave(c) {
-				may = true
-			}
-		}
-		if may {
-			if rf, err := s.resolveBare(level.parent, c); err != nil || rf.kind != refPlain {
-				return ref{}, rewrite.Refuse(c, "kmsenc can't tell whether %s is a column of this subquery's tables or the encrypted column of an enclosing query; qualify it", c)
-			}
-			// A whole-row reference: "SELECT u FROM users u".
-			if r, _ := findRel(level, []string{c}); r != nil && r.hasDeclared() {
-				return ref{kind: refWholeRow}, nil
-			}
-			return ref{}, nil
-		}
-		if r, _ := findRel(level, []string{c}); r != nil && r.hasDeclared() {
-			return ref{kind: refWholeRow}, nil
-		}
-		outer = true
-	}
-	return ref{}, nil
+// wholeRow reports whether c, which names no column at level, names a
+// relation with declared data: PostgreSQL reads it as a whole-row
+// reference ("SELECT u FROM users u").
+func wholeRow(level *rewrite.Scope, c string) bool {
+	r, _ := findRel(level, []string{c})
+	return r != nil && r.HasDeclared()
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
@@ -33,7 +34,7 @@ func (s *stmt) planSelect(sel *tree.Select) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.output(res)
+	out, err := rewrite.NewOutput(res)
 	if err != nil || out == nil {
 		// Nothing to decrypt: the edits made for derived tables serve no
 		// one, and the statement goes out as written.
@@ -46,7 +47,7 @@ func (s *stmt) planSelect(sel *tree.Select) (*rewrite.Plan, error) {
 }
 
 // analyzeStatement analyses the query of a subquery expression.
-func (s *stmt) analyzeStatement(ss tree.SelectStatement, parent *scope, mode selectMode) (*result, error) {
+func (s *stmt) analyzeStatement(ss tree.SelectStatement, parent *rewrite.Scope, mode selectMode) (*rewrite.Result, error) {
 	switch n := ss.(type) {
 	case *tree.ParenSelect:
 		return s.analyzeSelect(n.Select, parent, mode, span{}, false)
@@ -59,8 +60,8 @@ func (s *stmt) analyzeStatement(ss tree.SelectStatement, parent *scope, mode sel
 // analyzeSelect analyses a query. In modeEdit, rng is its extent in the
 // token stream; top says the output goes to the caller (not to an outer
 // query).
-func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, rng span, top bool) (*result, error) {
-	sc := &scope{parent: parent}
+func (s *stmt) analyzeSelect(sel *tree.Select, parent *rewrite.Scope, mode selectMode, rng span, top bool) (*rewrite.Result, error) {
+	sc := &rewrite.Scope{Parent: parent}
 	p := rng.from
 	if sel.With != nil {
 		var err error
@@ -68,9 +69,9 @@ func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, r
 			return nil, err
 		}
 	}
-	var res *result
-	var items []itemOut
-	var body *scope // the FROM scope ORDER BY may use, for SELECT ... FROM
+	var res *rewrite.Result
+	var items []rewrite.Item
+	var body *rewrite.Scope // the FROM scope ORDER BY may use, for SELECT ... FROM
 	switch n := sel.Select.(type) {
 	case *tree.SelectClause:
 		var err error
@@ -95,19 +96,19 @@ func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, r
 				return nil, err
 			}
 		}
-		res = &result{opaque: true}
+		res = &rewrite.Result{Opaque: true}
 	case *tree.ValuesClause:
 		for _, row := range n.Rows {
 			if err := s.checkExprs(sc, row, exprRules{what: "a VALUES list"}); err != nil {
 				return nil, err
 			}
 		}
-		res = &result{opaque: true}
+		res = &rewrite.Result{Opaque: true}
 	default:
 		return nil, rewrite.Refuse("", "this kind of query is not supported in statements on encrypted tables")
 	}
 	if body == nil {
-		body = &scope{parent: sc}
+		body = &rewrite.Scope{Parent: sc}
 	}
 	if err := s.sortKeys(sel.OrderBy, items, res, body, "ORDER BY"); err != nil {
 		return nil, err
@@ -118,8 +119,8 @@ func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, r
 		}
 	}
 	if mode == modeCheck {
-		if c := firstDeclared(res); c != nil {
-			return nil, rewrite.Refuse(c.describe(), "a query used in an expression, a set operation (UNION, INTERSECT, EXCEPT) or INSERT ... SELECT can't return encrypted data (%s): the database would compare, merge or copy ciphertext; select it in the outer query", c.describe())
+		if c := res.FirstDeclared(); c != nil {
+			return nil, rewrite.Refuse(c.Describe(), "a query used in an expression, a set operation (UNION, INTERSECT, EXCEPT) or INSERT ... SELECT can't return encrypted data (%s): the database would compare, merge or copy ciphertext; select it in the outer query", c.Describe())
 		}
 	}
 	return res, nil
@@ -127,9 +128,9 @@ func (s *stmt) analyzeSelect(sel *tree.Select, parent *scope, mode selectMode, r
 
 // withClause analyses the CTEs of a WITH and returns the index of the
 // token after it.
-func (s *stmt) withClause(w *tree.With, sc *scope, mode selectMode, rng span) (int, error) {
+func (s *stmt) withClause(w *tree.With, sc *rewrite.Scope, mode selectMode, rng span) (int, error) {
 	if w.Recursive {
-		return 0, rewrite.Refuse("WITH RECURSIVE", "recursive queries are not supported in statements on encrypted tables")
+		return 0, rewrite.RefuseRecursive("WITH RECURSIVE")
 	}
 	var bodies []span
 	p := rng.from
@@ -139,7 +140,7 @@ func (s *stmt) withClause(w *tree.With, sc *scope, mode selectMode, rng span) (i
 			return 0, err
 		}
 	}
-	sc.ctes = map[string]*cte{}
+	sc.CTEs = map[string]*rewrite.CTE{}
 	for i, c := range w.CTEList {
 		body, ok := c.Stmt.(*tree.Select)
 		if !ok {
@@ -150,7 +151,7 @@ func (s *stmt) withClause(w *tree.With, sc *scope, mode selectMode, rng span) (i
 			cm, b = modeEdit, bodies[i]
 		}
 		// A CTE sees the CTEs before it, and not itself.
-		res, err := s.analyzeSelect(body, &scope{parent: sc.parent, ctes: copyCTEs(sc.ctes)}, cm, b, false)
+		res, err := s.analyzeSelect(body, &rewrite.Scope{Parent: sc.Parent, CTEs: maps.Clone(sc.CTEs)}, cm, b, false)
 		if err != nil {
 			return 0, err
 		}
@@ -160,39 +161,24 @@ func (s *stmt) withClause(w *tree.With, sc *scope, mode selectMode, rng span) (i
 			for i, col := range c.Name.Cols {
 				names[i] = string(col.Name)
 			}
-			r := &relation{alias: string(c.Name.Alias), derived: res}
-			if err := r.renameColumns(names); err != nil {
+			r := &rewrite.Relation{Alias: string(c.Name.Alias), Derived: res}
+			if err := r.RenameColumns(names); err != nil {
 				return 0, err
 			}
-			res = r.derived
+			res = r.Derived
 		}
-		sc.ctes[strings.ToLower(string(c.Name.Alias))] = &cte{res: res}
+		sc.CTEs[strings.ToLower(string(c.Name.Alias))] = &rewrite.CTE{Result: res}
 	}
 	return p, nil
 }
 
-func copyCTEs(m map[string]*cte) map[string]*cte {
-	c := make(map[string]*cte, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// itemOut is what one item of a select list outputs.
-type itemOut struct {
-	star bool        // "*" or "t.*"
-	rels []*relation // the relations a star covers
-	cols []outCol
-}
-
 // selectClause analyses SELECT ... FROM ... WHERE ...; it returns the
 // scope of its FROM items, for ORDER BY.
-func (s *stmt) selectClause(n *tree.SelectClause, sc *scope, mode selectMode, rng span, top bool) (*result, []itemOut, *scope, error) {
+func (s *stmt) selectClause(n *tree.SelectClause, sc *rewrite.Scope, mode selectMode, rng span, top bool) (*rewrite.Result, []rewrite.Item, *rewrite.Scope, error) {
 	if n.TableSelect && mode == modeEdit {
 		// "TABLE t": nothing to insert the key column into.
 		if tn := tableSelectName(n); tn != "" && s.cfg.Table(tn) != nil {
-			return nil, nil, nil, rewrite.Refuse("TABLE "+tn, "TABLE %s reads encrypted columns; write SELECT * FROM %s", tn, tn)
+			return nil, nil, nil, rewrite.RefuseTableStatement(tn)
 		}
 		mode = modeDescribe
 	}
@@ -217,13 +203,9 @@ func (s *stmt) selectClause(n *tree.SelectClause, sc *scope, mode selectMode, rn
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	res := &result{}
-	for _, it := range items {
-		res.cols = append(res.cols, it.cols...)
-	}
-	if n.Distinct && res.declared() {
-		c := firstDeclared(res)
-		return nil, nil, nil, rewrite.Refuse(c.describe(), "DISTINCT over encrypted columns (%s) compares ciphertext, which differs for equal values; deduplicate in the application", c.describe())
+	res := rewrite.NewResult(items)
+	if c := res.FirstDeclared(); n.Distinct && c != nil {
+		return nil, nil, nil, rewrite.RefuseDistinct(c)
 	}
 	for _, keys := range []struct {
 		exprs []tree.Expr
@@ -244,15 +226,15 @@ func (s *stmt) selectClause(n *tree.SelectClause, sc *scope, mode selectMode, rn
 			return nil, nil, nil, err
 		}
 	}
-	if mode == modeEdit && res.declared() {
-		if res.cols, err = s.expand(items, list, top); err != nil {
+	if mode == modeEdit && res.Declared() {
+		if res.Cols, err = s.expand(items, list, top); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	if !res.declared() && hasStar(items) {
+	if !res.Declared() && rewrite.HasStar(items) {
 		// Plain output with runs of unknown columns: to an outer query, a
 		// relation with unknown plain columns.
-		res = &result{opaque: true}
+		res = &rewrite.Result{Opaque: true}
 	}
 	return res, items, sc, nil
 }
@@ -268,46 +250,10 @@ func tableSelectName(n *tree.SelectClause) string {
 	return ""
 }
 
-func hasStar(items []itemOut) bool {
-	for _, it := range items {
-		if it.star {
-			return true
-		}
-	}
-	return false
-}
-
-// firstDeclared returns the first output column with declared data.
-func firstDeclared(r *result) *outCol {
-	if r == nil {
-		return nil
-	}
-	for i := range r.cols {
-		c := &r.cols[i]
-		if c.kind != outPlain && (c.kind != outRun || c.inst != nil) {
-			return c
-		}
-	}
-	return nil
-}
-
-// describe names an output column in messages.
-func (c *outCol) describe() string {
-	switch {
-	case c.kind == outRun && c.inst != nil:
-		return "* over " + c.inst.table.Name
-	case c.col != nil:
-		return c.inst.table.Name + "." + c.col.Name
-	case c.kind == outKey:
-		return c.inst.table.Name + "." + c.inst.table.KeyColumn
-	}
-	return c.name
-}
-
 // outputs analyses the items of a select (or RETURNING) list. rels are the
 // relations "*" covers, in FROM order.
-func (s *stmt) outputs(exprs tree.SelectExprs, sc *scope, rels []*relation) ([]itemOut, error) {
-	items := make([]itemOut, 0, len(exprs))
+func (s *stmt) outputs(exprs tree.SelectExprs, sc *rewrite.Scope, rels []*rewrite.Relation) ([]rewrite.Item, error) {
+	items := make([]rewrite.Item, 0, len(exprs))
 	for _, se := range exprs {
 		it, err := s.outputItem(se, sc, rels)
 		if err != nil {
@@ -318,51 +264,39 @@ func (s *stmt) outputs(exprs tree.SelectExprs, sc *scope, rels []*relation) ([]i
 	return items, nil
 }
 
-func (s *stmt) outputItem(se tree.SelectExpr, sc *scope, rels []*relation) (itemOut, error) {
+func (s *stmt) outputItem(se tree.SelectExpr, sc *rewrite.Scope, rels []*rewrite.Relation) (rewrite.Item, error) {
 	name := string(se.As)
 	switch e := se.Expr.(type) {
 	case tree.UnqualifiedStar:
-		it := itemOut{star: true, rels: rels}
-		for _, r := range rels {
-			if r.merged {
-				return itemOut{}, rewrite.Refuse("*", "* over a join with USING or NATURAL merges columns of a table with encrypted columns; list the columns or use t.*")
-			}
-			it.cols = append(it.cols, s.starCols(r)...)
-		}
-		return it, nil
+		return rewrite.StarItem(rels)
 	case *tree.AllColumnsSelector:
-		return s.qualifiedStar(e.TableName.Parts[:e.TableName.NumParts], sc, rels, e.String())
+		return qualifiedStar(e.TableName.Parts[:e.TableName.NumParts], sc, rels, e.String())
 	case *tree.UnresolvedName:
 		if e.Star {
 			parts := make([]string, 0, e.NumParts-1)
 			for i := 1; i < e.NumParts; i++ {
 				parts = append(parts, e.Parts[i])
 			}
-			return s.qualifiedStar(parts, sc, rels, e.String())
+			return qualifiedStar(parts, sc, rels, e.String())
 		}
-		rf, err := s.resolve(sc, e)
+		rf, err := resolve(sc, e)
 		if err != nil {
-			return itemOut{}, err
+			return rewrite.Item{}, err
+		}
+		if rf.Kind == rewrite.RefWholeRow {
+			return rewrite.Item{}, rewrite.Refuse(e.String(), "a whole-row reference to a table with encrypted columns (%s) would return ciphertext; select its columns or %s.*", e.String(), e.String())
 		}
 		if name == "" {
 			name = e.Parts[0]
 		}
-		col := outCol{kind: outPlain, name: name}
-		switch rf.kind {
-		case refEnc:
-			col = outCol{kind: outEnc, inst: rf.inst, col: rf.col, name: name}
-		case refKey:
-			col = outCol{kind: outKey, inst: rf.inst, name: name}
-		case refWholeRow:
-			return itemOut{}, rewrite.Refuse(e.String(), "a whole-row reference to a table with encrypted columns (%s) would return ciphertext; select its columns or %s.*", e.String(), e.String())
+		col := rf.Output(name)
+		if rf.Outer && col.Kind != rewrite.ColPlain {
+			return rewrite.Item{}, rewrite.RefuseOuter(e.String())
 		}
-		if rf.outer && col.kind != outPlain {
-			return itemOut{}, rewrite.Refuse(e.String(), "a subquery can't return %s of an enclosing query; select it in the outer query", e.String())
-		}
-		return itemOut{cols: []outCol{col}}, nil
+		return rewrite.Item{Cols: []rewrite.ResultColumn{col}}, nil
 	}
 	if err := s.checkExpr(sc, se.Expr, exprRules{what: "the select list"}); err != nil {
-		return itemOut{}, err
+		return rewrite.Item{}, err
 	}
 	if name == "" {
 		if f, ok := se.Expr.(*tree.FuncExpr); ok {
@@ -371,48 +305,24 @@ func (s *stmt) outputItem(se tree.SelectExpr, sc *scope, rels []*relation) (item
 			}
 		}
 	}
-	return itemOut{cols: []outCol{{kind: outPlain, name: name}}}, nil
+	return rewrite.Item{Cols: []rewrite.ResultColumn{{Kind: rewrite.ColPlain, Name: name}}}, nil
 }
 
 // qualifiedStar analyses "t.*".
-func (s *stmt) qualifiedStar(qual []string, sc *scope, rels []*relation, text string) (itemOut, error) {
+func qualifiedStar(qual []string, sc *rewrite.Scope, rels []*rewrite.Relation, text string) (rewrite.Item, error) {
 	for _, r := range rels {
-		if r.named(qual) {
-			return itemOut{star: true, rels: []*relation{r}, cols: s.starCols(r)}, nil
+		if named(r, qual) {
+			return rewrite.Item{Star: true, Rels: []*rewrite.Relation{r}, Cols: rewrite.StarColumns(r)}, nil
 		}
 	}
-	if r, _ := findRel(sc, qual); r != nil && r.hasDeclared() {
-		return itemOut{}, rewrite.Refuse(text, "a subquery can't return %s of an enclosing query; select it in the outer query", text)
+	if r, _ := findRel(sc, qual); r != nil && r.HasDeclared() {
+		return rewrite.Item{}, rewrite.RefuseOuter(text)
 	}
-	return itemOut{star: true, cols: []outCol{{kind: outRun}}}, nil
-}
-
-// starCols describes what "*" yields for one relation, before expansion.
-func (s *stmt) starCols(r *relation) []outCol {
-	switch {
-	case r.inst != nil:
-		return []outCol{{kind: outRun, inst: r.inst}}
-	case r.derived != nil && r.derived.declared():
-		return s.derivedCols(r)
-	}
-	return []outCol{{kind: outRun}}
-}
-
-// derivedCols returns the output columns of a derived table as the outer
-// query sees them: its instances become instances read through r.
-func (s *stmt) derivedCols(r *relation) []outCol {
-	cols := make([]outCol, len(r.derived.cols))
-	for i, c := range r.derived.cols {
-		if c.inst != nil {
-			c.inst = s.through(r, c.inst)
-		}
-		cols[i] = c
-	}
-	return cols
+	return rewrite.Item{Star: true, Cols: []rewrite.ResultColumn{{Kind: rewrite.ColRun}}}, nil
 }
 
 // sortKeys checks ORDER BY items.
-func (s *stmt) sortKeys(order tree.OrderBy, items []itemOut, res *result, sc *scope, what string) error {
+func (s *stmt) sortKeys(order tree.OrderBy, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
 	exprs := make([]tree.Expr, 0, len(order))
 	for _, o := range order {
 		if o.OrderType != tree.OrderByColumn {
@@ -427,10 +337,7 @@ func (s *stmt) sortKeys(order tree.OrderBy, items []itemOut, res *result, sc *sc
 // an output column, by name or by position, or be an expression over the
 // FROM items (sc; nil when the query is not a plain SELECT ... FROM, whose
 // keys can only name output columns).
-func (s *stmt) sortExprs(keys []tree.Expr, items []itemOut, res *result, sc *scope, what string) error {
-	sortErr := func(text string, c *outCol) error {
-		return rewrite.Refuse(text, "%s on an encrypted column (%s) would sort or group ciphertext; do it in the application", what, c.describe())
-	}
+func (s *stmt) sortExprs(keys []tree.Expr, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
 	for _, k := range keys {
 		if n, ok := k.(*tree.NumVal); ok {
 			pos, err := n.AsInt64()
@@ -440,29 +347,29 @@ func (s *stmt) sortExprs(keys []tree.Expr, items []itemOut, res *result, sc *sco
 			if items == nil {
 				items = resultItems(res)
 			}
-			if hasStar(items) && res.declared() {
+			if rewrite.HasStar(items) && res.Declared() {
 				return rewrite.Refuse(what+" "+n.OrigString(), "%s by position over * can't tell whether it is an encrypted column; name the column", what)
 			}
 			if int(pos) > len(items) {
 				continue
 			}
-			for i := range items[pos-1].cols {
-				if c := &items[pos-1].cols[i]; c.kind == outEnc {
-					return sortErr(what+" "+n.OrigString(), c)
+			for i := range items[pos-1].Cols {
+				if c := &items[pos-1].Cols[i]; c.Kind == rewrite.ColEncrypted {
+					return rewrite.RefuseSort(what+" "+n.OrigString(), what, c)
 				}
 			}
 			continue
 		}
 		if n := bareName(k); n != nil && n.NumParts == 1 && res != nil {
-			for i := range res.cols {
-				if c := &res.cols[i]; c.kind == outEnc && !c.hidden && strings.EqualFold(c.name, n.Parts[0]) {
-					return sortErr(what+" "+n.String(), c)
+			for i := range res.Cols {
+				if c := &res.Cols[i]; c.Kind == rewrite.ColEncrypted && !c.Hidden && strings.EqualFold(c.Name, n.Parts[0]) {
+					return rewrite.RefuseSort(what+" "+n.String(), what, c)
 				}
 			}
 		}
 		inner := sc
 		if inner == nil {
-			inner = &scope{}
+			inner = &rewrite.Scope{}
 		}
 		if err := s.checkExpr(inner, k, exprRules{what: what}); err != nil {
 			return err
@@ -472,194 +379,35 @@ func (s *stmt) sortExprs(keys []tree.Expr, items []itemOut, res *result, sc *sco
 }
 
 // resultItems splits a result into items for positions: a run is a star.
-func resultItems(res *result) []itemOut {
+func resultItems(res *rewrite.Result) []rewrite.Item {
 	if res == nil {
 		return nil
 	}
-	items := make([]itemOut, 0, len(res.cols))
-	for _, c := range res.cols {
-		if c.hidden {
+	items := make([]rewrite.Item, 0, len(res.Cols))
+	for _, c := range res.Cols {
+		if c.Hidden {
 			continue
 		}
-		items = append(items, itemOut{star: c.kind == outRun, cols: []outCol{c}})
+		items = append(items, rewrite.Item{Star: c.Kind == rewrite.ColRun, Cols: []rewrite.ResultColumn{c}})
 	}
 	return items
 }
 
-// expand rewrites a select list whose output carries declared data: each
-// "*" becomes one "rel.*" per relation, each followed by a marker column
-// that ends its run, and the key and context columns of every instance
-// whose encrypted columns are output are added as hidden columns.
-func (s *stmt) expand(items []itemOut, list listLoc, top bool) ([]outCol, error) {
-	var cols []outCol
-	for i, it := range items {
-		if !it.star {
-			cols = append(cols, it.cols...)
-			continue
-		}
-		if len(it.rels) == 0 {
-			return nil, rewrite.Refuse(s.text(list.items[i].from, list.items[i].to), "kmsenc can't find the relation of this * among the FROM items")
-		}
-		var parts []string
-		for _, r := range it.rels {
-			if r.ref == "" {
-				return nil, rewrite.Refuse(s.text(list.items[i].from, list.items[i].to), "* over a subquery without an alias; give it one (AS s)")
-			}
-			switch {
-			case r.inst != nil:
-				m := s.marker()
-				parts = append(parts, r.ref+".*", r.ref+"."+quoteIfNeeded(schemaName(r.table.KeyColumn))+" AS "+m)
-				cols = append(cols, outCol{kind: outRun, inst: r.inst, end: m}, outCol{kind: outKey, inst: r.inst, name: m, hidden: true})
-			case r.derived != nil && r.derived.declared():
-				parts = append(parts, r.ref+".*")
-				cols = append(cols, s.derivedCols(r)...)
-			default:
-				m := s.marker()
-				parts = append(parts, r.ref+".*", "NULL AS "+m)
-				cols = append(cols, outCol{kind: outRun, end: m}, outCol{kind: outPlain, name: m, hidden: true})
-			}
-		}
-		sp := list.items[i]
-		s.replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, text(strings.Join(parts, ", ")))
+// expand rewrites a select list whose output carries declared data
+// (rewrite.Expand) and returns its output columns.
+func (s *stmt) expand(items []rewrite.Item, list listLoc, top bool) ([]rewrite.ResultColumn, error) {
+	x, err := rewrite.Expand(items, top, names{}, &s.markers, func(i int) string { return s.text(list.items[i].from, list.items[i].to) })
+	if err != nil {
+		return nil, err
 	}
-	var adds []string
-	for _, in := range encryptedInstances(cols) {
-		if findCol(cols, outKey, in, "", top) < 0 {
-			r, err := s.keyRef(in)
-			if err != nil {
-				return nil, err
-			}
-			m := s.marker()
-			adds = append(adds, r+" AS "+m)
-			cols = append(cols, outCol{kind: outKey, inst: in, name: m, hidden: true})
-		}
-		for _, c := range in.table.ContextColumns() {
-			if findCol(cols, outCtx, in, c, top) < 0 {
-				r, err := s.ctxRef(in, c)
-				if err != nil {
-					return nil, err
-				}
-				m := s.marker()
-				adds = append(adds, r+" AS "+m)
-				cols = append(cols, outCol{kind: outCtx, inst: in, ctxName: c, name: m, hidden: true})
-			}
+	for i, sql := range x.Stars {
+		if sql != "" {
+			sp := list.items[i]
+			s.edits.Replace(s.toks[sp.from].Start, s.toks[sp.to-1].End, text(sql))
 		}
 	}
-	if len(adds) > 0 {
-		s.insert(list.end, text(", "+strings.Join(adds, ", ")))
+	if x.Added != "" {
+		s.edits.Insert(list.end, text(x.Added))
 	}
-	return cols, nil
-}
-
-// encryptedInstances returns the instances whose encrypted columns are in
-// cols, in order of first appearance.
-func encryptedInstances(cols []outCol) []*instance {
-	var out []*instance
-	seen := map[*instance]bool{}
-	for _, c := range cols {
-		if c.inst != nil && (c.kind == outEnc || c.kind == outRun) && !seen[c.inst] {
-			seen[c.inst] = true
-			out = append(out, c.inst)
-		}
-	}
-	return out
-}
-
-// findCol returns the index of the key (ctx == "") or context column of in,
-// or -1. Below the top level, only columns kmsenc added count: a column the
-// query names itself might clash with another of the same name outside.
-func findCol(cols []outCol, kind outKind, in *instance, ctx string, top bool) int {
-	for i, c := range cols {
-		if c.kind == kind && c.inst == in && strings.EqualFold(c.ctxName, ctx) && (top || c.hidden) {
-			return i
-		}
-	}
-	return -1
-}
-
-// keyRef returns the SQL that reads the key column of in.
-func (s *stmt) keyRef(in *instance) (string, error) {
-	if in.inner == nil {
-		return in.rel.ref + "." + quoteIfNeeded(schemaName(in.table.KeyColumn)), nil
-	}
-	i := findCol(in.rel.derived.cols, outKey, in.inner, "", false)
-	if i < 0 || in.rel.ref == "" {
-		return "", rewrite.Refuse(in.rel.alias, "kmsenc can't find the key column of %s through this subquery; select from the table directly", in.table.Name)
-	}
-	return in.rel.ref + "." + quoteIfNeeded(in.rel.derived.cols[i].name), nil
-}
-
-// ctxRef returns the SQL that reads context column c of in.
-func (s *stmt) ctxRef(in *instance, c string) (string, error) {
-	if in.inner == nil {
-		return in.rel.ref + "." + quoteIfNeeded(schemaName(c)), nil
-	}
-	i := findCol(in.rel.derived.cols, outCtx, in.inner, c, false)
-	if i < 0 || in.rel.ref == "" {
-		return "", rewrite.Refuse(in.rel.alias, "kmsenc can't find the context column %s of %s through this subquery; select from the table directly", c, in.table.Name)
-	}
-	return in.rel.ref + "." + quoteIfNeeded(in.rel.derived.cols[i].name), nil
-}
-
-// output turns the top-level result into the plan's Output, or nil when it
-// carries no declared data.
-func (s *stmt) output(res *result) (*rewrite.Output, error) {
-	if !res.declared() {
-		return nil, nil
-	}
-	out := &rewrite.Output{}
-	index := map[*instance]int{}
-	inst := func(in *instance) int {
-		if in == nil {
-			return -1
-		}
-		if i, ok := index[in]; ok {
-			return i
-		}
-		index[in] = len(out.Instances)
-		out.Instances = append(out.Instances, rewrite.Instance{Table: in.table, Key: -1})
-		return index[in]
-	}
-	for _, c := range res.cols {
-		oc := rewrite.OutputColumn{Instance: inst(c.inst), Hidden: c.hidden}
-		switch c.kind {
-		case outPlain:
-			oc.Kind = rewrite.OutPlain
-		case outEnc:
-			oc.Kind, oc.Column = rewrite.OutEncrypted, c.col
-		case outKey:
-			oc.Kind = rewrite.OutKey
-		case outCtx:
-			oc.Kind, oc.Name = rewrite.OutContext, c.ctxName
-		case outRun:
-			oc.Star, oc.End = true, c.end
-			oc.Kind = rewrite.OutPlain
-			if c.inst != nil {
-				oc.Kind = rewrite.OutEncrypted
-			}
-		}
-		out.Columns = append(out.Columns, oc)
-	}
-	encrypted := map[*instance]bool{}
-	for _, in := range encryptedInstances(res.cols) {
-		encrypted[in] = true
-	}
-	for in, i := range index {
-		k := findCol(res.cols, outKey, in, "", true)
-		if k < 0 {
-			return nil, rewrite.Refuse("", "kmsenc lost the key column of %s; please report this statement", in.table.Name)
-		}
-		out.Instances[i].Key = k
-		if !encrypted[in] {
-			continue
-		}
-		for _, c := range in.table.ContextColumns() {
-			j := findCol(res.cols, outCtx, in, c, true)
-			if j < 0 {
-				return nil, rewrite.Refuse("", "kmsenc lost the context column %s of %s; please report this statement", c, in.table.Name)
-			}
-			out.Instances[i].Context = append(out.Instances[i].Context, j)
-		}
-	}
-	return out, nil
+	return x.Cols, nil
 }

@@ -2,9 +2,8 @@ package postgres
 
 import (
 	"strconv"
-	"strings"
-	"unsafe"
 
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -18,7 +17,7 @@ const maxIdentLen = 63
 // that a reference the analysis misses can't slip by. A U&"..." identifier
 // counts as touching: its name is not read here.
 func Touches(cfg *schema.Config, sql string, toks []Token) bool {
-	var buf [maxIdentLen]byte
+	var buf rewrite.NameBuf
 	for _, t := range toks {
 		if touchesIdent(cfg, sql, t, &buf) {
 			return true
@@ -28,30 +27,19 @@ func Touches(cfg *schema.Config, sql string, toks []Token) bool {
 }
 
 // touchesIdent is Touches for one token. buf is scratch space so that the
-// common case (an identifier of at most 63 bytes) does not allocate.
-func touchesIdent(cfg *schema.Config, sql string, t Token, buf *[maxIdentLen]byte) bool {
+// common case does not allocate.
+func touchesIdent(cfg *schema.Config, sql string, t Token, buf *rewrite.NameBuf) bool {
 	switch t.Kind {
 	case Ident:
 		text := sql[t.Start:t.End]
-		n := len(text)
-		if n > maxIdentLen {
-			// PostgreSQL truncates; check both spellings.
-			return cfg.Touches(foldIdent(text)) || cfg.Touches(foldIdent(text[:maxIdentLen]))
-		}
-		for i := 0; i < n; i++ {
-			c := text[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			buf[i] = c
-		}
-		// cfg.Touches only reads its argument.
-		return cfg.Touches(unsafe.String(&buf[0], n))
+		// PostgreSQL truncates a longer name; check both spellings.
+		return rewrite.TouchesWord(cfg, text, buf) ||
+			len(text) > maxIdentLen && rewrite.TouchesWord(cfg, text[:maxIdentLen], buf)
 	case QuotedIdent:
 		if t.Flags&FlagUnicode != 0 {
 			return true
 		}
-		v := quotedIdentValue(sql[t.Start:t.End])
+		v := rewrite.Unquote(sql[t.Start:t.End])
 		if len(v) > maxIdentLen && cfg.Touches(v[:maxIdentLen]) {
 			return true
 		}
@@ -77,20 +65,10 @@ func foldIdent(s string) string {
 	return s
 }
 
-// quotedIdentValue returns the name of a "..." token: quotes removed, ""
-// unescaped, case kept.
-func quotedIdentValue(text string) string {
-	inner := text[1 : len(text)-1]
-	if !strings.Contains(inner, `""`) {
-		return inner
-	}
-	return strings.ReplaceAll(inner, `""`, `"`)
-}
-
 // identValue returns the name an Ident or QuotedIdent token stands for.
 func identValue(sql string, t Token) string {
 	if t.Kind == QuotedIdent {
-		return quotedIdentValue(sql[t.Start:t.End])
+		return rewrite.Unquote(sql[t.Start:t.End])
 	}
 	return foldIdent(sql[t.Start:t.End])
 }

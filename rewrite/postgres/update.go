@@ -15,18 +15,18 @@ import (
 // rule 4).
 func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 	if u.With != nil {
-		return nil, rewrite.Refuse("WITH", "WITH ... UPDATE is not supported on tables with encrypted columns; run the queries separately")
+		return nil, rewrite.RefuseWith("UPDATE")
 	}
 	target, _, err := s.targetRel(u.Table)
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{rels: []*relation{target}}
+	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
 	extra, err := s.fromClause(u.From, sc, modeDescribe, span{})
 	if err != nil {
 		return nil, err
 	}
-	enc, err := s.updateSets(u, sc, target.table)
+	enc, err := s.updateSets(u, sc, target.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 		return s.pinnedUpdate(u, target, enc)
 	}
 	// Sets no encrypted column: plain execution, decrypting RETURNING.
-	if _, ok := u.Returning.(*tree.ReturningExprs); ok && target.table != nil {
+	if _, ok := u.Returning.(*tree.ReturningExprs); ok && target.Table != nil {
 		if err := s.locateTarget(target, 1); err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func (s *stmt) planUpdate(u *tree.Update) (*rewrite.Plan, error) {
 }
 
 // updateSets checks the SET list and returns the encrypted columns it sets.
-func (s *stmt) updateSets(u *tree.Update, sc *scope, t *schema.Table) ([]setValue, error) {
+func (s *stmt) updateSets(u *tree.Update, sc *rewrite.Scope, t *schema.Table) ([]setValue, error) {
 	var enc []setValue
 	for i, ue := range u.Exprs {
 		if ue.Tuple {
@@ -75,7 +75,7 @@ func (s *stmt) updateSets(u *tree.Update, sc *scope, t *schema.Table) ([]setValu
 		n := string(ue.Names[0])
 		switch {
 		case t != nil && t.IsKeyColumn(n):
-			return nil, rewrite.Refuse(n, "the UPDATE sets the key column %s, which kmsenc manages; leave it out", t.KeyColumn)
+			return nil, rewrite.RefuseSetKeyColumn(n, "the UPDATE", t)
 		case t != nil && t.IsContextColumn(n):
 			return nil, rewrite.Refuse(n, "the UPDATE changes context column %s, part of %s's encryption context: the row's data key would no longer unwrap; context columns can't change", n, t.Name)
 		case t != nil && t.Column(n) != nil:
@@ -93,12 +93,12 @@ func (s *stmt) updateSets(u *tree.Update, sc *scope, t *schema.Table) ([]setValu
 // pinned by its primary key, whose key the wrapper looks up first; the
 // values are encrypted under that key, and the UPDATE only applies while
 // the row still holds it (the guard).
-func (s *stmt) pinnedUpdate(u *tree.Update, target *relation, enc []setValue) (*rewrite.Plan, error) {
-	t := target.table
+func (s *stmt) pinnedUpdate(u *tree.Update, target *rewrite.Relation, enc []setValue) (*rewrite.Plan, error) {
+	t := target.Table
 	for _, ue := range u.Exprs {
 		for _, n := range ue.Names {
 			if t.IsPrimaryKey(string(n)) {
-				return nil, rewrite.Refuse(string(n), "an UPDATE of encrypted columns can't also change primary key column %s; change it in a separate UPDATE", n)
+				return nil, rewrite.RefusePrimaryKeyChange(string(n))
 			}
 		}
 	}
@@ -120,14 +120,14 @@ func (s *stmt) pinnedUpdate(u *tree.Update, target *relation, enc []setValue) (*
 	if err != nil {
 		return nil, err
 	}
-	target.ref = loc.ref
+	target.Ref = loc.ref
 	for _, v := range enc {
 		if err := s.encryptValue(v.expr, loc.sets[v.index], v.col, 0); err != nil {
 			return nil, err
 		}
 	}
 	key := quoteIfNeeded(schemaName(t.KeyColumn))
-	s.insert(loc.whereEnd, text(" AND "+key+" = "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamRowKeyGuard}, loc.whereEnd)))
+	s.edits.Insert(loc.whereEnd, text(" AND "+key+" = "), param(s.newSlot(rewrite.Param{Kind: rewrite.ParamRowKeyGuard}, loc.whereEnd)))
 	out, err := s.returning(u.Returning, target, loc.afterWhere)
 	if err != nil {
 		return nil, err
@@ -152,8 +152,8 @@ func orderExprs(o tree.OrderBy) []tree.Expr {
 
 // pinnedRow finds, in a WHERE that is a conjunction, "pk = value" for each
 // primary key column of the target, value a parameter or a constant.
-func pinnedRow(where tree.Expr, target *relation) ([]rewrite.Value, error) {
-	t := target.table
+func pinnedRow(where tree.Expr, target *rewrite.Relation) ([]rewrite.Value, error) {
+	t := target.Table
 	found := make([]*rewrite.Value, len(t.PrimaryKey))
 	var visit func(e tree.Expr)
 	visit = func(e tree.Expr) {
@@ -169,7 +169,7 @@ func pinnedRow(where tree.Expr, target *relation) ([]rewrite.Value, error) {
 			}
 			for _, pair := range [][2]tree.Expr{{n.Left, n.Right}, {n.Right, n.Left}} {
 				name := bareName(pair[0])
-				if name == nil || name.NumParts > 2 || name.NumParts == 2 && !target.named([]string{name.Parts[1]}) {
+				if name == nil || name.NumParts > 2 || name.NumParts == 2 && !target.Named(name.Parts[1], "") {
 					continue
 				}
 				for i, pk := range t.PrimaryKey {
@@ -221,24 +221,9 @@ func constValue(e tree.Expr) (rewrite.Value, bool) {
 
 // lookup builds the statements that find (or give) the pinned row's key.
 func lookup(t *schema.Table, table string, pk []rewrite.Value) *rewrite.UpdatePlan {
-	key := quoteIdent(schemaName(t.KeyColumn))
-	cols := []string{key}
-	for _, c := range t.ContextColumns() {
-		cols = append(cols, quoteIdent(schemaName(c)))
-	}
-	pin := func(first int) string {
-		conds := make([]string, len(t.PrimaryKey))
-		for i, c := range t.PrimaryKey {
-			conds[i] = quoteIdent(schemaName(c)) + " = $" + strconv.Itoa(first+i)
-		}
-		return strings.Join(conds, " AND ")
-	}
-	return &rewrite.UpdatePlan{
-		Lookup:       "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + pin(1) + " FOR UPDATE",
-		LookupParams: pk,
-		SetKey:       "UPDATE " + table + " SET " + key + " = $1 WHERE " + pin(2) + " AND " + key + " IS NULL",
-		SetKeyParams: pk,
-	}
+	return rewrite.RowKeyLookup(t, table, pk,
+		func(c string) string { return quoteIdent(schemaName(c)) },
+		func(n int) string { return "$" + strconv.Itoa(n) })
 }
 
 // updateLoc is where the parts of an UPDATE are.
