@@ -185,7 +185,15 @@ func noDeclaredConstants(cfg *schema.Config, node ast.StmtNode) error {
 			if t.Column(a.Column.Name.O) == nil {
 				continue
 			}
-			switch e := a.Expr.(type) {
+			e := a.Expr
+			for { // (ssn) is ssn: parentheses change nothing
+				p, ok := e.(*ast.ParenthesesExpr)
+				if !ok {
+					break
+				}
+				e = p.Expr
+			}
+			switch e := e.(type) {
 			case *ast.ValuesExpr, *ast.ColumnNameExpr:
 			default:
 				return fmt.Errorf("ON DUPLICATE KEY UPDATE sets %s to %T", a.Column.Name.O, e)
