@@ -396,8 +396,7 @@ type bunAccountPtr struct {
 
 // TestBunNilPointers: DEFAULT for an encrypted column. kmsenc checks that
 // encrypted columns have no database default (an ErrConfig otherwise), so
-// DEFAULT there is NULL, and DESIGN §5 rule 1 lists DEFAULT among the INSERT
-// values it supports; kmsenc refuses it today.
+// DEFAULT there is NULL, as DESIGN §5 rule 1 says.
 func TestBunNilPointers(t *testing.T) {
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -408,13 +407,6 @@ func TestBunNilPointers(t *testing.T) {
 			{ID: 2, Handle: "p2"}, // email, birthday: nil; balance: 0 (nullzero)
 		}
 		_, err := db.NewInsert().Model(&accounts).Exec(ctx)
-		if errors.Is(err, kmsenc.ErrUnsupportedStatement) && strings.Contains(err.Error(), "DEFAULT for encrypted column") {
-			if n := e.count("bun_accounts"); n != 0 {
-				t.Errorf("refused INSERT wrote %d rows", n)
-			}
-			t.Skipf("KMSENC BUG: bun writes DEFAULT for nil pointers and nullzero zero values; kmsenc refuses DEFAULT for encrypted columns "+
-				"although they can have no database default (DEFAULT is NULL) and DESIGN §5 rule 1 supports it: %v\nsent: %s", err, log.last())
-		}
 		if err != nil {
 			t.Fatalf("Insert: %v\nsent: %s", err, log.last())
 		}

@@ -522,3 +522,26 @@ func TestByteaLiterals(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedColumnWithDefaultRefused: a database default on an encrypted
+// column would be stored as plaintext (and would make DEFAULT unsafe), so
+// kmsenc refuses to use the table until the default is dropped.
+func TestEncryptedColumnWithDefaultRefused(t *testing.T) {
+	forEachDialect(t, suiteSchema, func(d *dialect) []string {
+		ddl := suiteDDL(d)
+		return append(ddl, `ALTER TABLE users ALTER COLUMN ssn SET DEFAULT 'plain'`)
+	}, func(t *testing.T, e *env) {
+		for _, q := range []string{
+			`INSERT INTO users (id, email) VALUES ($1, $2)`,
+			`INSERT INTO users (id, email, ssn) VALUES ($1, $2, DEFAULT)`,
+		} {
+			_, err := e.execErr(q, 1, canary("def"))
+			if !errors.Is(err, kmsenc.ErrConfig) || !strings.Contains(err.Error(), "default") {
+				t.Errorf("%s: err = %v, want ErrConfig about the default", q, err)
+			}
+		}
+		if n := e.count("users"); n != 0 {
+			t.Errorf("%d rows written", n)
+		}
+	})
+}

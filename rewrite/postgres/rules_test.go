@@ -77,6 +77,16 @@ var insertCases = []golden{
 		rows:   []string{`id=-1 table=users`, `id=2 table=users`, `id=3 table=users`, `id=4 table=users`},
 	},
 	{
+		// bun writes DEFAULT for a nil pointer; the driver refuses tables
+		// whose encrypted columns have a database default, so it is NULL.
+		name:   "DEFAULT stays DEFAULT",
+		sql:    `INSERT INTO "users" ("id", "email", "ssn") VALUES ($1, DEFAULT, $2), ($3, $4, DEFAULT)`,
+		kind:   rewrite.Insert,
+		want:   `INSERT INTO "users" ("id", "email", "ssn", encrypted_kms_key) VALUES ($1, DEFAULT, $3, $4), ($2, $5, DEFAULT, $6)`,
+		params: []string{`$1`, `$3`, `enc(ssn, row 0, $2)`, `key(row 0)`, `enc(email, row 1, $4)`, `key(row 1)`},
+		rows:   []string{`id=$1 table=users`, `id=$3 table=users`},
+	},
+	{
 		name:   "NULL stays NULL",
 		sql:    `INSERT INTO users (id, email) VALUES ($1, NULL)`,
 		kind:   rewrite.Insert,
