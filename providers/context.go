@@ -10,11 +10,13 @@ import (
 // Vault's derivation context): a JSON object with the keys sorted bytewise,
 // string values, no whitespace, e.g. {"model_id":"123","model_name":"User"}.
 //
-// Strings are escaped as Go's encoding/json does with HTML escaping off, which
-// is also what Ruby's JSON.generate writes for valid UTF-8 except U+2028 and
-// U+2029 (escaped here, as encoding/json and ActiveSupport do): '"', '\\' and
-// control characters are escaped, '<', '>', '&' and '/' are not. Invalid UTF-8
-// becomes U+FFFD. A nil or empty context is {}.
+// The gem builds it with Hash#to_json, which in a Rails application is
+// ActiveSupport's encoder: it escapes '<', '>', '&', U+2028 and U+2029 as
+// \u003c, \u003e, \u0026, \u2028 and \u2029 (escape_html_entities_in_json,
+// on by default). Strings are escaped exactly as Go's encoding/json does with
+// its default HTML escaping, which writes the same: '"', '\\', control
+// characters and those five are escaped, '/' is not. Invalid UTF-8 becomes
+// U+FFFD. A nil or empty context is {}.
 func CanonicalContext(ec map[string]string) []byte {
 	return AppendCanonicalContext(nil, ec)
 }
@@ -41,13 +43,13 @@ func AppendCanonicalContext(dst []byte, ec map[string]string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString follows encoding/json's string encoder with EscapeHTML off.
+// appendJSONString follows encoding/json's string encoder with EscapeHTML on.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
 				continue
 			}
@@ -65,6 +67,8 @@ func appendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '<', '>', '&':
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}

@@ -20,7 +20,8 @@ func TestCanonicalContext(t *testing.T) {
 		{"empty strings", map[string]string{"": ""}, `{"":""}`},
 		{"bytewise order", map[string]string{"b": "1", "B": "2", "a": "3", "é": "4", "_": "5"}, `{"B":"2","_":"5","a":"3","b":"1","é":"4"}`},
 		{"quotes and backslash", map[string]string{"q": `say "hi" \o/`}, `{"q":"say \"hi\" \\o/"}`},
-		{"no HTML escaping", map[string]string{"html": "<a href='x'>&</a>"}, `{"html":"<a href='x'>&</a>"}`},
+		// Rails' Hash#to_json (ActiveSupport, escape_html_entities_in_json).
+		{"HTML characters escaped as Rails does", map[string]string{"html": "<a href='x'>&</a>"}, `{"html":"\u003ca href='x'\u003e\u0026\u003c/a\u003e"}`},
 		{"unicode as is", map[string]string{"name": "Zoë 日本 🔑"}, `{"name":"Zoë 日本 🔑"}`},
 		{"control characters", map[string]string{"c": "\b\f\n\r\t\x00\x1f\x7f"}, `{"c":"\b\f\n\r\t\u0000\u001f` + "\x7f" + `"}`},
 		{"line separators", map[string]string{"ls": "a\u2028b\u2029c"}, `{"ls":"a\u2028b\u2029c"}`},
@@ -40,7 +41,7 @@ func TestCanonicalContext(t *testing.T) {
 func encodingJSON(t testing.TB, ec map[string]string) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+	enc.SetEscapeHTML(true)
 	if ec == nil {
 		ec = map[string]string{}
 	}
