@@ -173,7 +173,21 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: c, base: bc}, nil
+	cn := &conn{c: c, base: bc}
+	if c.dialect.CheckSession != nil {
+		query := func(sql string) (string, error) {
+			vals, err := cn.queryStrings(ctx, sql)
+			if err != nil || len(vals) == 0 {
+				return "", err
+			}
+			return vals[0], nil
+		}
+		if err := c.dialect.CheckSession(ctx, query); err != nil {
+			bc.Close()
+			return nil, err
+		}
+	}
+	return cn, nil
 }
 
 // Driver returns the kmsenc driver of the connector's dialect.

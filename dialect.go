@@ -1,6 +1,7 @@
 package kmsenc
 
 import (
+	"context"
 	"database/sql/driver"
 
 	"github.com/kmsenc/kmsenc/rewrite"
@@ -39,6 +40,11 @@ type Dialect struct {
 	// its primary key; it takes the table name as its one placeholder. Nil
 	// for dialects whose plans never ask (rewrite.Plan.PrimaryKeyOnlyUnique).
 	UniqueKeysQuery string
+	// CheckSession, if set, runs on every new connection before it is used:
+	// query runs a statement on it and returns the first column of its first
+	// row. An error refuses the connection (PostgreSQL: kmsenc needs
+	// standard_conforming_strings on).
+	CheckSession func(ctx context.Context, query func(sql string) (string, error)) error
 	// QuoteIdent quotes an identifier for generated SQL.
 	QuoteIdent func(name string) string
 	// Placeholder returns the n-th (1-based) placeholder of generated SQL.

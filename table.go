@@ -73,9 +73,14 @@ func (c *Connector) checkOnlyPrimaryUnique(ctx context.Context, cn *conn, t *sch
 	return nil
 }
 
-// queryStrings runs a one-placeholder query and returns its first column.
-func (cn *conn) queryStrings(ctx context.Context, sql string, arg string) ([]string, error) {
-	rows, err := cn.baseQuery(ctx, sql, []driver.NamedValue{{Ordinal: 1, Value: arg}})
+// queryStrings runs a query with the given arguments and returns its first
+// column.
+func (cn *conn) queryStrings(ctx context.Context, sql string, args ...string) ([]string, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := cn.baseQuery(ctx, sql, named)
 	if err != nil {
 		return nil, err
 	}

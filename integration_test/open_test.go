@@ -84,3 +84,30 @@ func TestPgxLeadingOptions(t *testing.T) {
 	}
 	e.assertStored("users", []string{"email", "ssn"}, em, ssn)
 }
+
+// TestStandardConformingStringsRequired: kmsenc reads PostgreSQL string
+// literals as standard_conforming_strings on says; a connection with it off
+// is refused, and so is a statement that would turn it off.
+func TestStandardConformingStringsRequired(t *testing.T) {
+	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
+	off := withParams(t, postgresDSN(), map[string]string{"kmsenc_config": e.cfg, "standard_conforming_strings": "off"})
+	db, err := sql.Open("kmsenc+postgres", off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(); !errors.Is(err, kmsenc.ErrConfig) {
+		t.Errorf("connection with standard_conforming_strings off: err = %v, want ErrConfig", err)
+	}
+	if _, err := e.execErr(`SET standard_conforming_strings = off`); !errors.Is(err, kmsenc.ErrUnsupportedStatement) {
+		t.Errorf("SET standard_conforming_strings = off: err = %v, want ErrUnsupportedStatement", err)
+	}
+	// With it on, a backslash before a quote is an ordinary character.
+	em := canary("scs")
+	e.exec(`INSERT INTO users (id, name, email) VALUES (1, 'it\''s \', '` + em + `')`)
+	var name, email string
+	if err := e.queryRow(`SELECT name, email FROM users WHERE id = 1`).Scan(&name, &email); err != nil || name != `it\'s \` || email != em {
+		t.Errorf("read %q %q, %v", name, email, err)
+	}
+	e.assertStored("users", []string{"email"}, em)
+}

@@ -13,8 +13,10 @@
 package postgres
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -44,10 +46,13 @@ func NewConnector(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Opti
 // Dialect returns the PostgreSQL dialect.
 func Dialect() *kmsenc.Dialect {
 	return &kmsenc.Dialect{
-		Name:           "postgres",
-		OpenBase:       openBase,
-		SplitDSN:       splitDSN,
-		NewRewriter:    func(cfg *schema.Config) rewrite.Rewriter { return rwpostgres.New(cfg) },
+		Name:     "postgres",
+		OpenBase: openBase,
+		SplitDSN: splitDSN,
+		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter {
+			return rwpostgres.New(cfg, rwpostgres.StandardConformingStrings())
+		},
+		CheckSession:   checkSession,
 		LeadingOptions: leadingOptions,
 		ColumnsQuery: `SELECT column_name::text, data_type::text, column_default::text, character_maximum_length::int8
 FROM information_schema.columns
@@ -58,6 +63,20 @@ ORDER BY ordinal_position`,
 		QuoteIdent:  func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` },
 		Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	}
+}
+
+// checkSession refuses a connection whose standard_conforming_strings is
+// off (a role, database or DSN option can set it): kmsenc reads every string
+// literal as "on" says, and refuses statements that would change it.
+func checkSession(ctx context.Context, query func(string) (string, error)) error {
+	v, err := query("SHOW standard_conforming_strings")
+	if err != nil {
+		return fmt.Errorf("kmsenc: reading standard_conforming_strings: %w", err)
+	}
+	if v != "on" {
+		return fmt.Errorf("%w: the connection has standard_conforming_strings = %s; kmsenc needs it on (the default since PostgreSQL 9.1): remove the setting from the role, database or DSN", kmsenc.ErrConfig, v)
+	}
+	return nil
 }
 
 func openBase(dsn string) (driver.Connector, error) {

@@ -15,12 +15,32 @@ import (
 // [rewrite.NewCache] to reuse plans.
 type Rewriter struct {
 	cfg *schema.Config
+	// scsOn: the connections are known to run with
+	// standard_conforming_strings on, and statements that would change it
+	// are refused, so strings are read one way only.
+	scsOn bool
 }
 
 var _ rewrite.Rewriter = (*Rewriter)(nil)
 
+// Option configures a Rewriter.
+type Option func(*Rewriter)
+
+// StandardConformingStrings tells the rewriter that every connection runs
+// with standard_conforming_strings on (the driver checks it when it
+// connects). Strings are then read that way only, so a statement with
+// 'it\'s' in a plain column is planned instead of refused, and any statement
+// that names standard_conforming_strings, other than SHOW, is refused.
+func StandardConformingStrings() Option { return func(r *Rewriter) { r.scsOn = true } }
+
 // New returns a Rewriter for the tables cfg declares.
-func New(cfg *schema.Config) *Rewriter { return &Rewriter{cfg: cfg} }
+func New(cfg *schema.Config, opts ...Option) *Rewriter {
+	r := &Rewriter{cfg: cfg}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // Rewrite returns the plan for sql, or an error matching
 // rewrite.ErrUnsupported.
@@ -73,12 +93,35 @@ func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
 			}
 		}
 	}
-	if backslash {
+	if r.scsOn {
+		if err := refuseSCSChange(sql); err != nil {
+			return false, 0, err
+		}
+	} else if backslash {
 		if err := r.checkBackslashes(sql, touches); err != nil {
 			return false, 0, err
 		}
 	}
 	return touches, maxParam, nil
+}
+
+// refuseSCSChange refuses a statement that could turn
+// standard_conforming_strings off for the session (SET, RESET, set_config
+// and the like name it, as an identifier or in a string): kmsenc reads every
+// string as the setting's "on" says.
+func refuseSCSChange(sql string) error {
+	const name = "standard_conforming_strings"
+	found := false
+	for i := 0; i+len(name) <= len(sql) && !found; i++ {
+		found = (sql[i] == 's' || sql[i] == 'S') && strings.EqualFold(sql[i:i+len(name)], name)
+	}
+	if !found {
+		return nil
+	}
+	if head := strings.TrimSpace(sql); len(head) > 5 && strings.EqualFold(head[:5], "show ") {
+		return nil
+	}
+	return rewrite.Refuse("standard_conforming_strings", "kmsenc reads strings with standard_conforming_strings on and can't let a statement change it; leave it on (the default)")
 }
 
 // checkBackslashes refuses a statement that touches declared names under
