@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/kmsenc/kmsenc"
 	"github.com/kmsenc/kmsenc/mysql"
 )
 
@@ -180,5 +182,23 @@ func TestMySQLTooShortColumn(t *testing.T) {
 				t.Errorf("short value: %v", err)
 			}
 		})
+	}
+}
+
+// TestMySQLNoBackslashEscapesRefused: a connection whose sql_mode has
+// NO_BACKSLASH_ESCAPES is refused with ErrConfig, and so is a statement that
+// would switch it on.
+func TestMySQLNoBackslashEscapesRefused(t *testing.T) {
+	e := setupDialect(t, mysqlDialect, "interpolateParams=false", suiteSchema, nil, suiteDDL(mysqlDialect)...)
+	db, err := sql.Open("kmsenc+mysql", mysqlWith(t, map[string]string{"kmsenc_config": e.cfg, "sql_mode": "'NO_BACKSLASH_ESCAPES'"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(); !errors.Is(err, kmsenc.ErrConfig) || !strings.Contains(err.Error(), "NO_BACKSLASH_ESCAPES") {
+		t.Errorf("connection with NO_BACKSLASH_ESCAPES: err = %v, want ErrConfig naming the mode", err)
+	}
+	if _, err := e.execErr(`SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'`); !errors.Is(err, kmsenc.ErrUnsupportedStatement) {
+		t.Errorf("SET sql_mode: err = %v, want ErrUnsupportedStatement", err)
 	}
 }

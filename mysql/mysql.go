@@ -13,8 +13,10 @@
 package mysql
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -50,11 +52,27 @@ func Dialect() *kmsenc.Dialect {
 			"ORDER BY ordinal_position",
 		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
 			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
-		Storage:     storage,
-		TypeName:    typeName,
-		QuoteIdent:  func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
-		Placeholder: func(int) string { return "?" },
+		CheckSession: checkSession,
+		Storage:      storage,
+		TypeName:     typeName,
+		QuoteIdent:   func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
+		Placeholder:  func(int) string { return "?" },
 	}
+}
+
+// checkSession refuses a connection whose SQL mode has
+// NO_BACKSLASH_ESCAPES (set by the server, the user or the DSN): kmsenc and
+// go-sql-driver's interpolation read and write strings with backslash
+// escapes, and a server without them would split such strings elsewhere.
+func checkSession(ctx context.Context, query func(string) (string, error)) error {
+	mode, err := query("SELECT @@SESSION.sql_mode")
+	if err != nil {
+		return fmt.Errorf("kmsenc: reading sql_mode: %w", err)
+	}
+	if strings.Contains(strings.ToUpper(mode), "NO_BACKSLASH_ESCAPES") {
+		return fmt.Errorf("%w: the connection's sql_mode has NO_BACKSLASH_ESCAPES, which kmsenc does not support: remove it from the server, user or DSN settings", kmsenc.ErrConfig)
+	}
+	return nil
 }
 
 func openBase(dsn string) (driver.Connector, error) {

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -26,6 +27,9 @@ func New(cfg *schema.Config) *Rewriter { return &Rewriter{cfg: cfg} }
 // Rewrite returns the plan for sql, or an error matching
 // rewrite.ErrUnsupported.
 func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
+	if err := refuseNoBackslashEscapes(sql); err != nil {
+		return nil, err
+	}
 	sc, err := r.scan(sql)
 	if err != nil {
 		return nil, err
@@ -333,4 +337,18 @@ func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
 // lost refuses a statement whose text kmsenc could not match to its AST.
 func (s *stmt) lost(i int, what string) error {
 	return rewrite.RefuseLost(s.near(i), what)
+}
+
+// refuseNoBackslashEscapes refuses a statement that names the SQL mode
+// NO_BACKSLASH_ESCAPES (SET sql_mode = ..., SET SESSION sql_mode = CONCAT(...)):
+// kmsenc reads strings with backslash escapes, and the driver checks every
+// new connection's mode, so a statement must not switch it.
+func refuseNoBackslashEscapes(sql string) error {
+	const mode = "no_backslash_escapes"
+	for i := 0; i+len(mode) <= len(sql); i++ {
+		if (sql[i] == 'n' || sql[i] == 'N') && strings.EqualFold(sql[i:i+len(mode)], mode) {
+			return rewrite.Refuse("NO_BACKSLASH_ESCAPES", "kmsenc reads strings with backslash escapes (MySQL's default) and can't let a statement switch on NO_BACKSLASH_ESCAPES")
+		}
+	}
+	return nil
 }

@@ -1,6 +1,11 @@
 package mysql
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	"github.com/kmsenc/kmsenc/rewrite"
+)
 
 // TestUpsertAsksForPrimaryKeyOnlyUnique: an ON DUPLICATE KEY UPDATE of
 // encrypted columns on a table whose context holds a primary-key column is
@@ -27,5 +32,23 @@ func TestUpsertAsksForPrimaryKeyOnlyUnique(t *testing.T) {
 		if p.PrimaryKeyOnlyUnique != c.want {
 			t.Errorf("%s: PrimaryKeyOnlyUnique = %v, want %v", c.sql, p.PrimaryKeyOnlyUnique, c.want)
 		}
+	}
+}
+
+// TestNoBackslashEscapesRefused: kmsenc reads strings with backslash
+// escapes; a statement that could switch them off is refused, whatever it
+// touches.
+func TestNoBackslashEscapesRefused(t *testing.T) {
+	r := New(testConfig(t))
+	for _, sql := range []string{
+		"SET sql_mode = 'NO_BACKSLASH_ESCAPES'",
+		"SET SESSION sql_mode = CONCAT(@@sql_mode, ',no_backslash_escapes')",
+	} {
+		if _, err := r.Rewrite(sql); !errors.Is(err, rewrite.ErrUnsupported) {
+			t.Errorf("%s: err = %v, want a refusal", sql, err)
+		}
+	}
+	if p, err := r.Rewrite("SET sql_mode = 'STRICT_ALL_TABLES'"); err != nil || p.Kind != rewrite.PassThrough {
+		t.Errorf("another sql_mode: %v, %v", p, err)
 	}
 }
