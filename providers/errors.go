@@ -65,3 +65,35 @@ func (e *Error) advice() string {
 	}
 	return ""
 }
+
+// CallError is a failed call to a key management service in kmsenc's terms,
+// as the provider packages build it: it matches Kind (ErrAccessDenied,
+// ErrDecrypt, ErrUnavailable, or nil when none fits) and the SDK's error
+// Cause with errors.Is and errors.As, and reads as one sentence.
+type CallError struct {
+	Kind  error
+	Msg   string
+	Cause error // may be nil
+}
+
+func (e *CallError) Error() string {
+	if e.Kind == nil {
+		return e.Msg
+	}
+	return e.Kind.Error() + ": " + e.Msg
+}
+
+// Unwrap returns Kind and Cause, those that are set.
+func (e *CallError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Kind, e.Cause} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// Transient is the classification a provider gives [Retry]: an error worth
+// another attempt is one that matches ErrUnavailable.
+func Transient(err error) bool { return errors.Is(err, ErrUnavailable) }

@@ -147,3 +147,22 @@ func TestScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestCallError: a provider's error matches its kind and its cause, and
+// only the transient kind is retried.
+func TestCallError(t *testing.T) {
+	cause := errors.New("sdk: 503")
+	err := error(&CallError{Kind: ErrUnavailable, Msg: "the KMS did not answer", Cause: cause})
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, cause) || errors.Is(err, ErrDecrypt) {
+		t.Errorf("errors.Is on %v", err)
+	}
+	if err.Error() != ErrUnavailable.Error()+": the KMS did not answer" {
+		t.Errorf("Error() = %q", err.Error())
+	}
+	if !Transient(err) || Transient(&CallError{Kind: ErrAccessDenied, Msg: "no"}) || Transient(&CallError{Msg: "other"}) {
+		t.Error("Transient must hold for ErrUnavailable only")
+	}
+	if got := (&CallError{Msg: "plain"}).Error(); got != "plain" {
+		t.Errorf("Error() without a kind = %q", got)
+	}
+}

@@ -170,7 +170,7 @@ func (p *Provider) call(ctx context.Context, op string, do func(context.Context)
 			return p.classify(op, &credentialsError{err})
 		}
 	}
-	return providers.Retry(ctx, p.retry, unavailable, func(ctx context.Context) error {
+	return providers.Retry(ctx, p.retry, providers.Transient, func(ctx context.Context) error {
 		err := do(ctx)
 		if err == nil || ctx.Err() != nil {
 			return err // the SDK's error of an ended context matches ctx.Err()

@@ -59,36 +59,15 @@ func (e *credentialsError) Unwrap() error { return e.err }
 
 // kmsError is a failed call in kmsenc's terms: it matches kind (one of the
 // providers errors, or nil when none fits) and the SDK's error, and reads as
-// one sentence without the SDK's request details.
-type kmsError struct {
-	kind  error
-	msg   string
-	cause error
-}
 
-func (e *kmsError) Error() string {
-	if e.kind == nil {
-		return e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-func (e *kmsError) Unwrap() []error {
-	if e.kind == nil {
-		return []error{e.cause}
-	}
-	return []error{e.kind, e.cause}
-}
-
-// unavailable is the classification of [providers.Retry]: errors that
-// classify marked as transient.
-func unavailable(err error) bool { return errors.Is(err, providers.ErrUnavailable) }
+// kmsError is the providers package's CallError under a local name.
+type kmsError = providers.CallError
 
 // classify turns the SDK's error of a KMS operation into kmsenc's terms.
 func (p *Provider) classify(op string, err error) error {
 	perm, key := permission(op), p.keyID
 	denied := func(format string, args ...any) error {
-		return &kmsError{providers.ErrAccessDenied, fmt.Sprintf(format, args...), err}
+		return &kmsError{Kind: providers.ErrAccessDenied, Msg: fmt.Sprintf(format, args...), Cause: err}
 	}
 	var ce *credentialsError
 	if errors.As(err, &ce) {
@@ -117,23 +96,23 @@ func (p *Provider) classify(op string, err error) error {
 			"IncompleteSignature", "MissingAuthenticationToken", "ExpiredTokenException":
 			return denied("AWS rejected this service's credentials for %s on key %s (%s); check the credentials that the SDK's default chain finds", perm, key, detail)
 		case "InvalidCiphertextException":
-			return &kmsError{providers.ErrDecrypt, fmt.Sprintf("AWS KMS could not decrypt the wrapped key with key %s and this encryption context (%s)", key, detail), err}
+			return &kmsError{Kind: providers.ErrDecrypt, Msg: fmt.Sprintf("AWS KMS could not decrypt the wrapped key with key %s and this encryption context (%s)", key, detail), Cause: err}
 		case "IncorrectKeyException":
-			return &kmsError{providers.ErrDecrypt, fmt.Sprintf("the wrapped key was encrypted under another KMS key than %s (%s)", key, detail), err}
+			return &kmsError{Kind: providers.ErrDecrypt, Msg: fmt.Sprintf("the wrapped key was encrypted under another KMS key than %s (%s)", key, detail), Cause: err}
 		}
 		if retryable(err) {
-			return &kmsError{providers.ErrUnavailable, fmt.Sprintf("AWS KMS did not complete %s on key %s (%s%s)", perm, key, httpStatus(err), detail), err}
+			return &kmsError{Kind: providers.ErrUnavailable, Msg: fmt.Sprintf("AWS KMS did not complete %s on key %s (%s%s)", perm, key, httpStatus(err), detail), Cause: err}
 		}
-		return &kmsError{nil, fmt.Sprintf("AWS KMS %s on key %s failed (%s%s)", perm, key, httpStatus(err), detail), err}
+		return &kmsError{Kind: nil, Msg: fmt.Sprintf("AWS KMS %s on key %s failed (%s%s)", perm, key, httpStatus(err), detail), Cause: err}
 	}
 	if status := httpStatus(err); status != "" && retryable(err) {
 		// A response that isn't KMS's JSON: a proxy or load balancer in between.
-		return &kmsError{providers.ErrUnavailable, fmt.Sprintf("AWS KMS answered %s on key %s with %s", perm, key, strings.TrimSuffix(status, ", ")), err}
+		return &kmsError{Kind: providers.ErrUnavailable, Msg: fmt.Sprintf("AWS KMS answered %s on key %s with %s", perm, key, strings.TrimSuffix(status, ", ")), Cause: err}
 	}
 	if retryable(err) {
-		return &kmsError{providers.ErrUnavailable, fmt.Sprintf("could not reach AWS KMS for %s on key %s: %v", perm, key, transportError(err)), err}
+		return &kmsError{Kind: providers.ErrUnavailable, Msg: fmt.Sprintf("could not reach AWS KMS for %s on key %s: %v", perm, key, transportError(err)), Cause: err}
 	}
-	return &kmsError{nil, fmt.Sprintf("AWS KMS %s on key %s failed: %v", perm, key, err), err}
+	return &kmsError{Kind: nil, Msg: fmt.Sprintf("AWS KMS %s on key %s failed: %v", perm, key, err), Cause: err}
 }
 
 func httpStatus(err error) string {

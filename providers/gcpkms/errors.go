@@ -33,33 +33,9 @@ func role(op string) string {
 
 // kmsError is a failed call in kmsenc's terms: it matches kind (one of the
 // providers errors, or nil when none fits) and the client library's error,
-// and reads as one sentence.
-type kmsError struct {
-	kind  error
-	msg   string
-	cause error // nil for the integrity checks
-}
 
-func (e *kmsError) Error() string {
-	if e.kind == nil {
-		return e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-func (e *kmsError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.kind, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
-
-// unavailable is the classification of [providers.Retry]: errors that
-// classify marked as transient, and failed integrity checks.
-func unavailable(err error) bool { return errors.Is(err, providers.ErrUnavailable) }
+// kmsError is the providers package's CallError under a local name.
+type kmsError = providers.CallError
 
 // classify turns a gRPC status of a Cloud KMS operation into kmsenc's terms.
 // An error already classified (an integrity check) is returned as it is.
@@ -75,7 +51,7 @@ func (p *Provider) classify(op string, err error) error {
 		detail += ": " + m
 	}
 	classified := func(kind error, format string, args ...any) error {
-		return &kmsError{kind, fmt.Sprintf(format, args...), err}
+		return &kmsError{Kind: kind, Msg: fmt.Sprintf(format, args...), Cause: err}
 	}
 	switch st.Code() {
 	case codes.PermissionDenied:

@@ -176,7 +176,7 @@ func (p *Provider) Decrypt(ctx context.Context, ciphertext []byte, ec map[string
 // error classified. When ctx ends, the error matches ctx.Err(): gRPC reports
 // the end of a context as a status of its own.
 func (p *Provider) call(ctx context.Context, op string, do func(context.Context) error) error {
-	return providers.Retry(ctx, p.retry, unavailable, func(ctx context.Context) error {
+	return providers.Retry(ctx, p.retry, providers.Transient, func(ctx context.Context) error {
 		err := do(ctx)
 		switch {
 		case err == nil:

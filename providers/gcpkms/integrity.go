@@ -24,7 +24,7 @@ func checksum(b []byte) *wrapperspb.Int64Value { return wrapperspb.Int64(crc32c(
 // corrupted reports a failed integrity check. It is retried, and reported as
 // [providers.ErrUnavailable] when every attempt fails it.
 func corrupted(msg string) error {
-	return &kmsError{kind: providers.ErrUnavailable, msg: msg}
+	return &kmsError{Kind: providers.ErrUnavailable, Msg: msg}
 }
 
 func (p *Provider) verifyEncrypt(resp *kmspb.EncryptResponse) error {
@@ -36,7 +36,7 @@ func (p *Provider) verifyEncrypt(resp *kmspb.EncryptResponse) error {
 	case resp.CiphertextCrc32C == nil || resp.CiphertextCrc32C.Value != crc32c(resp.Ciphertext):
 		return corrupted("the ciphertext of Cloud KMS's Encrypt response does not match its ciphertext_crc32c: corrupted in transit")
 	case !strings.HasPrefix(resp.Name, p.name+"/cryptoKeyVersions/"):
-		return &kmsError{kind: providers.ErrUnavailable, msg: "Cloud KMS answered Encrypt on " + p.name + " with a ciphertext of " + resp.Name}
+		return &kmsError{Kind: providers.ErrUnavailable, Msg: "Cloud KMS answered Encrypt on " + p.name + " with a ciphertext of " + resp.Name}
 	}
 	return nil
 }

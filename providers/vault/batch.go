@@ -57,7 +57,7 @@ func (p *Provider) decryptBatch(ctx context.Context, items []providers.DecryptIt
 	// succeeded in the last attempt keep their plaintexts.
 	var last []batchResult
 	body := map[string]any{"batch_input": input}
-	err := providers.Retry(ctx, p.retry, unavailable, func(ctx context.Context) error {
+	err := providers.Retry(ctx, p.retry, providers.Transient, func(ctx context.Context) error {
 		a := p.send(ctx, opDecrypt, body)
 		last = nil
 		if a.body != nil && len(a.body.Data.BatchResults) == len(input) {

@@ -27,33 +27,9 @@ const (
 
 // vaultError is a failed call in kmsenc's terms: it matches kind (one of the
 // providers errors, or nil when none fits) and the client's error, and reads
-// as one sentence without the client's request dump.
-type vaultError struct {
-	kind  error
-	msg   string
-	cause error
-}
 
-func (e *vaultError) Error() string {
-	if e.kind == nil {
-		return e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-func (e *vaultError) Unwrap() []error {
-	var errs []error
-	for _, err := range []error{e.kind, e.cause} {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
-}
-
-// unavailable is the classification of [providers.Retry]: errors that
-// classify marked as transient.
-func unavailable(err error) bool { return errors.Is(err, providers.ErrUnavailable) }
+// vaultError is the providers package's CallError under a local name.
+type vaultError = providers.CallError
 
 // capability names what the token needs for an operation, for the advice of
 // an access-denied error.
@@ -95,7 +71,7 @@ func vaultMessage(errs []string) string {
 // message; a failed item of a batch comes here with status 400.
 func (p *Provider) classifyMessage(op string, status int, detail string, cause error) error {
 	fail := func(kind error, format string, args ...any) error {
-		return &vaultError{kind, fmt.Sprintf(format, args...), cause}
+		return &vaultError{Kind: kind, Msg: fmt.Sprintf(format, args...), Cause: cause}
 	}
 	shown := fmt.Sprintf("HTTP %d", status)
 	if detail != "" {
@@ -139,16 +115,16 @@ func (p *Provider) transportError(op string, err error) error {
 		// The client refused before sending: a token it can't send, or a
 		// request it can't build.
 		if strings.Contains(err.Error(), "token") {
-			return &vaultError{providers.ErrAccessDenied, fmt.Sprintf("the Vault client can't send its token for %s with key %s: %v; check VAULT_TOKEN", op, p.key, err), err}
+			return &vaultError{Kind: providers.ErrAccessDenied, Msg: fmt.Sprintf("the Vault client can't send its token for %s with key %s: %v; check VAULT_TOKEN", op, p.key, err), Cause: err}
 		}
-		return &vaultError{nil, fmt.Sprintf("Vault %s with key %s failed: %v", op, p.key, err), err}
+		return &vaultError{Kind: nil, Msg: fmt.Sprintf("Vault %s with key %s failed: %v", op, p.key, err), Cause: err}
 	}
 	// What the Vault client would retry: connection errors, timeouts; not a
 	// TLS certificate that fails verification.
 	if retry, _ := api.DefaultRetryPolicy(context.Background(), nil, err); retry {
-		return &vaultError{providers.ErrUnavailable, fmt.Sprintf("could not reach Vault at %s for %s with key %s: %v", p.address(), op, p.key, ue.Err), err}
+		return &vaultError{Kind: providers.ErrUnavailable, Msg: fmt.Sprintf("could not reach Vault at %s for %s with key %s: %v", p.address(), op, p.key, ue.Err), Cause: err}
 	}
-	return &vaultError{nil, fmt.Sprintf("Vault at %s could not be used for %s with key %s: %v", p.address(), op, p.key, ue.Err), err}
+	return &vaultError{Kind: nil, Msg: fmt.Sprintf("Vault at %s could not be used for %s with key %s: %v", p.address(), op, p.key, ue.Err), Cause: err}
 }
 
 // address is the client's Vault address without user information.

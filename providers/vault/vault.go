@@ -222,7 +222,7 @@ func (p *Provider) checkCiphertext(ciphertext []byte) error {
 		ok = ok && c > ' ' && c < 0x7f
 	}
 	if !ok {
-		return &vaultError{providers.ErrDecrypt, fmt.Sprintf("the wrapped key is not a Vault Transit ciphertext (vault:v<n>:<base64>) of key %s", p.key), nil}
+		return &vaultError{Kind: providers.ErrDecrypt, Msg: fmt.Sprintf("the wrapped key is not a Vault Transit ciphertext (vault:v<n>:<base64>) of key %s", p.key), Cause: nil}
 	}
 	return nil
 }
@@ -240,7 +240,7 @@ func (p *Provider) plaintext(b64 string) ([]byte, error) {
 // returns Vault's answer, or its error classified.
 func (p *Provider) call(ctx context.Context, op string, body map[string]any) (*transitResponse, error) {
 	var out *transitResponse
-	err := providers.Retry(ctx, p.retry, unavailable, func(ctx context.Context) error {
+	err := providers.Retry(ctx, p.retry, providers.Transient, func(ctx context.Context) error {
 		a := p.send(ctx, op, body)
 		switch {
 		case a.err == nil && a.body != nil:
