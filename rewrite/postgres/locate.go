@@ -6,6 +6,7 @@ import (
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/model"
 )
 
 // This file finds, in the token stream, the parts of a statement the AST
@@ -173,4 +174,205 @@ func (s *stmt) locateReturning(exprs tree.SelectExprs, from int) (listLoc, int, 
 		}
 	}
 	return listLoc{}, 0, s.lost(from, "RETURNING")
+}
+
+// insertLoc is where the parts of an INSERT are.
+type insertLoc struct {
+	ref       string // the target as written: its alias, or its name
+	name      string // its name as written
+	colsClose int    // the ')' of the column list
+	rows      []rowLoc
+	after     int // the token after the last VALUES tuple
+}
+
+type rowLoc struct {
+	open, close int
+	values      []span
+}
+
+func (s *stmt) locateInsert(ins *tree.Insert, vals *tree.ValuesClause) (insertLoc, error) {
+	var loc insertLoc
+	p := 0
+	if !s.kw(p, "insert") || !s.kw(p+1, "into") {
+		return loc, s.lost(p, "INSERT INTO")
+	}
+	p += 2
+	end, parts := s.nameTokens(p, s.end)
+	tn := ins.Table.(*tree.AliasedTableExpr)
+	if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], string(tn.Expr.(*tree.TableName).ObjectName)) {
+		return loc, s.lost(p, "the table name")
+	}
+	loc.ref = s.text(p, end)
+	loc.name = loc.ref
+	p = end
+	if tn.As.Alias != "" {
+		if s.kw(p, "as") {
+			p++
+		}
+		if !s.isName(p) || !strings.EqualFold(s.name(p), string(tn.As.Alias)) {
+			return loc, s.lost(p, "the alias "+string(tn.As.Alias))
+		}
+		loc.ref = s.text(p, p+1)
+		p++
+	}
+	if !s.isOp(p, "(") {
+		return loc, s.lost(p, "the column list")
+	}
+	loc.colsClose = s.match[p]
+	cols, _ := s.split(p+1, loc.colsClose, nil)
+	if len(cols) != len(ins.Columns) {
+		return loc, s.lost(p, "the column list")
+	}
+	for j, c := range cols {
+		if c.to != c.from+1 || !s.isName(c.from) || !strings.EqualFold(s.name(c.from), string(ins.Columns[j])) {
+			return loc, s.lost(c.from, "the column "+string(ins.Columns[j]))
+		}
+	}
+	p = loc.colsClose + 1
+	if !s.kw(p, "values") {
+		return loc, s.lost(p, "VALUES")
+	}
+	p++
+	for {
+		if !s.isOp(p, "(") {
+			return loc, s.lost(p, "a VALUES row")
+		}
+		row := rowLoc{open: p, close: s.match[p]}
+		row.values, _ = s.split(p+1, row.close, nil)
+		loc.rows = append(loc.rows, row)
+		p = row.close + 1
+		if !s.isOp(p, ",") {
+			break
+		}
+		p++
+	}
+	if len(loc.rows) != len(vals.Rows) {
+		return loc, s.lost(p, "the VALUES rows")
+	}
+	for r, row := range loc.rows {
+		if len(row.values) != len(vals.Rows[r]) {
+			return loc, s.lost(row.open, "the values of a VALUES row")
+		}
+	}
+	loc.after = p
+	return loc, nil
+}
+
+// locateConflictSet finds the SET list of ON CONFLICT ... DO UPDATE.
+func (s *stmt) locateConflictSet(oc *tree.OnConflict, after int) (listLoc, error) {
+	for i := after; i < s.end; i = s.skip(i) {
+		if s.kw(i, "do") && s.kw(i+1, "update") && s.kw(i+2, "set") {
+			items, _ := s.split(i+3, s.end, func(j int) bool {
+				return s.kwIn(j, "where", "returning") && !s.afterAS(j)
+			})
+			if len(items) != len(oc.Exprs) {
+				return listLoc{}, s.lost(i, "the SET list of ON CONFLICT DO UPDATE")
+			}
+			return s.newListLoc(items), nil
+		}
+	}
+	return listLoc{}, s.lost(after, "ON CONFLICT DO UPDATE SET")
+}
+
+// updateLoc is where the parts of an UPDATE are.
+type updateLoc struct {
+	table      string // the table name as written
+	ref        string // its alias, or its name
+	sets       []span // the value of each SET item
+	whereEnd   int    // byte offset after the WHERE condition
+	afterWhere int    // the token after it
+}
+
+func (s *stmt) locateUpdate(u *tree.Update) (updateLoc, error) {
+	var loc updateLoc
+	p := 0
+	if !s.kw(p, "update") {
+		return loc, s.lost(p, "UPDATE")
+	}
+	p++
+	if s.kw(p, "only") {
+		p++
+	}
+	ate := u.Table.(*tree.AliasedTableExpr)
+	end, parts := s.nameTokens(p, s.end)
+	if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], string(ate.Expr.(*tree.TableName).ObjectName)) {
+		return loc, s.lost(p, "the table name")
+	}
+	loc.table = s.text(p, end)
+	loc.ref = loc.table
+	p = end
+	if s.isOp(p, "*") {
+		p++
+	}
+	if ate.As.Alias != "" {
+		if s.kw(p, "as") {
+			p++
+		}
+		if !s.isName(p) || !strings.EqualFold(s.name(p), string(ate.As.Alias)) {
+			return loc, s.lost(p, "the alias "+string(ate.As.Alias))
+		}
+		loc.ref = s.text(p, p+1)
+		p++
+	}
+	if !s.kw(p, "set") {
+		return loc, s.lost(p, "SET")
+	}
+	items, end := s.split(p+1, s.end, s.endsSetList)
+	if len(items) != len(u.Exprs) {
+		return loc, s.lost(p, "the SET list")
+	}
+	// loc.sets is indexed like u.Exprs; a (...) = (...) item gets no span.
+	loc.sets = make([]span, len(u.Exprs))
+	for i, ue := range u.Exprs {
+		it := items[i]
+		if ue.Tuple {
+			continue
+		}
+		if !s.isName(it.from) || !strings.EqualFold(s.name(it.from), string(ue.Names[0])) || !s.isOp(it.from+1, "=") || it.to <= it.from+2 {
+			return loc, s.lost(it.from, "SET "+string(ue.Names[0]))
+		}
+		loc.sets[i] = span{it.from + 2, it.to}
+	}
+	if !s.kw(end, "where") {
+		return loc, s.lost(end, "WHERE")
+	}
+	w := end + 1
+	stop := w
+	for stop < s.end && !(s.kw(stop, "returning") && !s.afterAS(stop)) {
+		stop = s.skip(stop)
+	}
+	if stop == w {
+		return loc, s.lost(w, "the WHERE condition")
+	}
+	loc.whereEnd = s.toks[stop-1].End
+	loc.afterWhere = stop
+	return loc, nil
+}
+
+// locateTarget learns how the target table of an UPDATE or DELETE is
+// written ("[ONLY] name [*] [[AS] alias]" at token p), for the columns a
+// RETURNING list adds.
+func (s *stmt) locateTarget(target *model.TableRef, p int) error {
+	if s.kw(p, "only") {
+		p++
+	}
+	end, parts := s.nameTokens(p, s.end)
+	if len(parts) == 0 {
+		return s.lost(p, "the table name")
+	}
+	target.Ref, target.NameText = s.text(p, end), s.text(p, end)
+	p = end
+	if s.isOp(p, "*") {
+		p++
+	}
+	if target.Alias != "" {
+		if s.kw(p, "as") {
+			p++
+		}
+		if !s.isName(p) {
+			return s.lost(p, "the alias "+target.Alias)
+		}
+		target.Ref = s.text(p, p+1)
+	}
+	return nil
 }

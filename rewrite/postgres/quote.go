@@ -57,12 +57,3 @@ func plainIdent(name string) bool {
 	}
 	return true
 }
-
-// names writes the names kmsenc adds to a select list (rewrite.Names):
-// bare where PostgreSQL reads them back unchanged, and the schema file's
-// names in lower case, as PostgreSQL folds the unquoted names tables are
-// usually created with.
-type names struct{}
-
-func (names) WriteName(b *strings.Builder, name string) { b.WriteString(quoteIfNeeded(name)) }
-func (names) Schema(name string) string                 { return schemaName(name) }

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -183,12 +184,9 @@ type stmt struct {
 	match []int   // for a bracket token, the index of its partner; else -1
 	end   int     // index after the last token of the statement (before a trailing ';')
 
-	edits     rewrite.Edits
-	slots     []*slot
-	plain     map[int]*slot // caller argument -> its shared slot
-	encrypted map[int]bool  // indexes of $n tokens that are encrypted values
-	seq       int
-	markers   rewrite.Markers
+	// upsert: the expressions being converted are an ON CONFLICT's, where
+	// EXCLUDED names the proposed row.
+	upsert bool
 }
 
 func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
@@ -196,7 +194,7 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 	if err != nil {
 		return nil, refuseLex(sql, err)
 	}
-	s := &stmt{cfg: cfg, sql: sql, encrypted: map[int]bool{}}
+	s := &stmt{cfg: cfg, sql: sql}
 	s.toks = make([]Token, 0, len(all))
 	for _, t := range all {
 		if t.Significant() {
@@ -243,17 +241,11 @@ func (s *stmt) plan() (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch n := ast.(type) {
-	case *tree.Select:
-		return s.planSelect(n)
-	case *tree.Insert:
-		return s.planInsert(n)
-	case *tree.Update:
-		return s.planUpdate(n)
-	case *tree.Delete:
-		return s.planDelete(n)
+	st, err := s.statement(ast)
+	if err != nil {
+		return nil, err
 	}
-	return nil, rewrite.Refuse(s.text(0, min(s.end, 3)), "this kind of statement (%s) is not supported on tables with encrypted columns", ast.StatementTag())
+	return planner.Plan(s.cfg, dialect{sql: s.sql}, st, s.numInput)
 }
 
 func (s *stmt) passThrough() *rewrite.Plan {
@@ -275,18 +267,4 @@ func (s *stmt) parse() (tree.Statement, error) {
 		return nil, err
 	}
 	return stmts[0].AST, nil
-}
-
-// finish builds the plan of a rewritten statement: placeholders renumbered,
-// edits applied.
-func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
-	s.renumberParams()
-	p.Params = s.numberSlots()
-	sql, err := s.applyEdits()
-	if err != nil {
-		return nil, err
-	}
-	p.SQL = sql
-	p.NumInput = s.numInput
-	return p, nil
 }

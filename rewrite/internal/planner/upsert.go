@@ -23,6 +23,10 @@ func (p *planner) upsert(ins *model.Insert, target *rewrite.Relation) error {
 		row.Instance = &rewrite.TableInstance{Table: t, Relation: row}
 	}
 	rels := []*rewrite.Relation{target}
+	if u.Targeted {
+		// EXCLUDED is a relation of the update's scope ("excluded.*").
+		rels = append(rels, row)
+	}
 	if ins.RowAlias != "" {
 		rels = append(rels, p.rowAliasRel(ins, row))
 	}
