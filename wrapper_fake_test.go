@@ -102,12 +102,6 @@ func (b *fakeBase) callsTo(sql string, ops ...string) []call {
 	return out
 }
 
-func (b *fakeBase) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.calls = nil
-}
-
 func (b *fakeBase) record(c call) {
 	args := make([]driver.NamedValue, len(c.args))
 	copy(args, c.args)
