@@ -518,7 +518,7 @@ func (f *fixture) newKey(ec envelope.Context) testKey {
 // seal returns what the database holds for plaintext v of col under k.
 func (k testKey) seal(t *testing.T, col *schema.Column, v any, binary bool) driver.Value {
 	t.Helper()
-	pt, err := envelope.Encode(envelope.Type(col.Type), v)
+	pt, err := envelope.Encode(col.Type, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +551,7 @@ func open(dk *envelope.DataKey, col *schema.Column, stored driver.Value, binary 
 	if err != nil {
 		return nil, err
 	}
-	return envelope.Decode(envelope.Type(col.Type), pt)
+	return envelope.Decode(col.Type, pt)
 }
 
 // eventLog is a Hook that keeps every event.
