@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/kmsenc/kmsenc/envelope"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/providers/local"
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
@@ -367,8 +368,8 @@ type execMode int
 
 const columnsQuery = "SELECT column_name, data_type, column_default, max_len FROM columns WHERE table_name = $1"
 
-func testDialect(rw rewrite.Rewriter) *Dialect {
-	return &Dialect{
+func testDialect(rw rewrite.Rewriter) *dialect.Dialect {
+	return &dialect.Dialect{
 		Name:        "fake",
 		NewRewriter: func(*schema.Config) rewrite.Rewriter { return rw },
 		LeadingOptions: func(args []driver.NamedValue) int {

@@ -1,18 +1,24 @@
-package kmsenc
+package dialect
 
 import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/kmsenc/kmsenc/schema"
 )
 
+// ConfigParam is the DSN parameter that names the schema file; kmsenc
+// removes it before the base driver sees the DSN. Package kmsenc exports it.
+const ConfigParam = "kmsenc_config"
+
 // SplitURLDSN removes the kmsenc_config query parameter from a URL DSN
-// (postgres://...?kmsenc_config=...). Dialect packages use it.
+// (postgres://...?kmsenc_config=...).
 func SplitURLDSN(dsn string) (clean, configPath string, err error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		// The DSN may hold a password: don't echo it.
-		return "", "", fmt.Errorf("%w: the DSN is not a valid URL: %v", ErrConfig, redactURLError(err))
+		return "", "", fmt.Errorf("%w: the DSN is not a valid URL: %v", schema.ErrConfig, redactURLError(err))
 	}
 	q := u.Query()
 	configPath = q.Get(ConfigParam)
@@ -40,7 +46,7 @@ func SplitQueryDSN(dsn string) (clean, configPath string, err error) {
 			continue
 		}
 		if configPath, err = url.QueryUnescape(v); err != nil {
-			return "", "", fmt.Errorf("%w: DSN parameter %s: %v", ErrConfig, ConfigParam, err)
+			return "", "", fmt.Errorf("%w: DSN parameter %s: %v", schema.ErrConfig, ConfigParam, err)
 		}
 	}
 	if len(kept) == 0 {
@@ -72,7 +78,7 @@ func SplitKeywordDSN(dsn string) (clean, configPath string, err error) {
 			if strings.TrimSpace(dsn[start:]) == "" {
 				break
 			}
-			return "", "", fmt.Errorf("%w: DSN word %q has no value", ErrConfig, key)
+			return "", "", fmt.Errorf("%w: DSN word %q has no value", schema.ErrConfig, key)
 		}
 		i++ // '='
 		for i < len(dsn) && dsn[i] == ' ' {
@@ -98,7 +104,7 @@ func SplitKeywordDSN(dsn string) (clean, configPath string, err error) {
 				i++
 			}
 			if !closed {
-				return "", "", fmt.Errorf("%w: DSN word %q has an unterminated quoted value", ErrConfig, key)
+				return "", "", fmt.Errorf("%w: DSN word %q has an unterminated quoted value", schema.ErrConfig, key)
 			}
 		} else {
 			for i < len(dsn) && dsn[i] != ' ' {

@@ -1,9 +1,11 @@
-package kmsenc
+package dialect
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 func TestSplitDSN(t *testing.T) {
@@ -38,28 +40,14 @@ func TestSplitDSN(t *testing.T) {
 
 func TestSplitDSNErrorsHideSecrets(t *testing.T) {
 	_, _, err := SplitURLDSN("postgres://u:s3cret@h:bad port/db")
-	if !errors.Is(err, ErrConfig) {
+	if !errors.Is(err, schema.ErrConfig) {
 		t.Fatalf("err = %v, want ErrConfig", err)
 	}
 	if contains(err.Error(), "s3cret") {
 		t.Errorf("error shows the password: %v", err)
 	}
-	if _, _, err := SplitKeywordDSN("host=h password='unterminated"); !errors.Is(err, ErrConfig) || contains(err.Error(), "unterminated'") {
+	if _, _, err := SplitKeywordDSN("host=h password='unterminated"); !errors.Is(err, schema.ErrConfig) || contains(err.Error(), "unterminated'") {
 		t.Errorf("unterminated quote: %v", err)
-	}
-}
-
-func TestConfigPathRequired(t *testing.T) {
-	t.Setenv(ConfigEnv, "")
-	if _, err := configPath(""); !errors.Is(err, ErrConfig) {
-		t.Errorf("no DSN parameter and no %s: err = %v, want ErrConfig", ConfigEnv, err)
-	}
-	t.Setenv(ConfigEnv, "/from/env.yaml")
-	if p, _ := configPath(""); p != "/from/env.yaml" {
-		t.Errorf("configPath from env = %q", p)
-	}
-	if p, _ := configPath("/from/dsn.yaml"); p != "/from/dsn.yaml" {
-		t.Errorf("the DSN parameter must win over the environment: %q", p)
 	}
 }
 
