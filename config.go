@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -16,9 +15,9 @@ type Config = schema.Config
 // when the DSN has no kmsenc_config parameter.
 const ConfigEnv = "KMSENC_CONFIG"
 
-// ConfigParam is the DSN parameter that names the schema file,
-// "kmsenc_config". kmsenc removes it before the base driver sees the DSN.
-const ConfigParam = dialect.ConfigParam
+// ConfigParam is the DSN parameter that names the schema file. kmsenc removes
+// it before the base driver sees the DSN.
+const ConfigParam = "kmsenc_config"
 
 // LoadConfig reads and validates the schema file at path.
 func LoadConfig(path string) (*Config, error) { return schema.Load(path) }

@@ -46,7 +46,7 @@ func newDialect() *dialect.Dialect {
 	return &dialect.Dialect{
 		Name:        "mysql",
 		OpenBase:    openBase,
-		SplitDSN:    dialect.SplitQueryDSN,
+		SplitDSN:    splitDSN,
 		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter { return rwmysql.New(cfg) },
 		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length " +
 			"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) " +

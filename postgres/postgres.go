@@ -84,13 +84,6 @@ func openBase(dsn string) (driver.Connector, error) {
 	return stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
 }
 
-func splitDSN(dsn string) (string, string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return dialect.SplitURLDSN(dsn)
-	}
-	return dialect.SplitKeywordDSN(dsn)
-}
-
 // leadingOptions counts pgx's option arguments, which pgx reads before the
 // statement's values (pgx.Conn.Query and Exec).
 func leadingOptions(args []driver.NamedValue) int {

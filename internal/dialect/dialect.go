@@ -1,7 +1,7 @@
 // Package dialect is the contract between kmsenc's dialect-agnostic wrapper
 // (package kmsenc) and its dialect packages (kmsenc/postgres, kmsenc/mysql):
-// the [Dialect] a dialect package fills in, and the DSN splitting it uses.
-// It is internal: applications import a dialect package, never this.
+// the [Dialect] a dialect package fills in. It is internal: applications
+// import a dialect package, never this.
 package dialect
 
 import (
