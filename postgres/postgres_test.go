@@ -1,78 +1,53 @@
 package postgres
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kmsenc/kmsenc"
-	"github.com/kmsenc/kmsenc/internal/testenv"
-	_ "github.com/kmsenc/kmsenc/providers/local" // base64key:// in the schema files
+	"github.com/kmsenc/kmsenc/internal/dialecttest"
 )
 
 func TestDriverRegistered(t *testing.T) {
-	if DriverName != "kmsenc+postgres" {
-		t.Errorf("DriverName = %q, want kmsenc+postgres", DriverName)
-	}
-	if !slices.Contains(sql.Drivers(), "kmsenc+postgres") {
-		t.Errorf("sql.Drivers() = %v, without kmsenc+postgres", sql.Drivers())
-	}
+	dialecttest.TestRegistered(t, DriverName, "kmsenc+postgres")
 }
 
 func TestSplitDSN(t *testing.T) {
-	cases := []struct {
-		name       string
-		dsn        string
-		wantClean  string
-		wantConfig string
-	}{
-		{"url", "postgres://u@h:5432/db?sslmode=disable&kmsenc_config=%2Fetc%2Fk.yaml", "postgres://u@h:5432/db?sslmode=disable", "/etc/k.yaml"},
-		{"url without param", "postgres://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable", ""},
-		{"url only param", "postgres://u@h/db?kmsenc_config=k.yaml", "postgres://u@h/db", "k.yaml"},
-		{"url postgresql scheme", "postgresql://u@h/db?kmsenc_config=k.yaml&application_name=app", "postgresql://u@h/db?application_name=app", "k.yaml"},
-		{"url unescaped path", "postgres://u@h/db?kmsenc_config=/etc/app/kmsenc.yaml", "postgres://u@h/db", "/etc/app/kmsenc.yaml"},
-		{"url password", "postgres://u:p%3Fss@h/db?kmsenc_config=k.yaml", "postgres://u:p%3Fss@h/db", "k.yaml"},
+	// What pgx makes of the rest: kmsenc_config would be a runtime
+	// parameter, which the server refuses.
+	params := func(dsn string) (map[string]string, error) {
+		pc, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, err
+		}
+		return pc.RuntimeParams, nil
+	}
+	dialecttest.TestSplitDSN(t, splitDSN, params, []dialecttest.SplitCase{
+		{Name: "url", DSN: "postgres://u@h:5432/db?sslmode=disable&kmsenc_config=%2Fetc%2Fk.yaml", Clean: "postgres://u@h:5432/db?sslmode=disable", Config: "/etc/k.yaml"},
+		{Name: "url without param", DSN: "postgres://u@h/db?sslmode=disable", Clean: "postgres://u@h/db?sslmode=disable", Config: ""},
+		{Name: "url only param", DSN: "postgres://u@h/db?kmsenc_config=k.yaml", Clean: "postgres://u@h/db", Config: "k.yaml"},
+		{Name: "url postgresql scheme", DSN: "postgresql://u@h/db?kmsenc_config=k.yaml&application_name=app", Clean: "postgresql://u@h/db?application_name=app", Config: "k.yaml"},
+		{Name: "url unescaped path", DSN: "postgres://u@h/db?kmsenc_config=/etc/app/kmsenc.yaml", Clean: "postgres://u@h/db", Config: "/etc/app/kmsenc.yaml"},
+		{Name: "url password", DSN: "postgres://u:p%3Fss@h/db?kmsenc_config=k.yaml", Clean: "postgres://u:p%3Fss@h/db", Config: "k.yaml"},
 		// Other parameters stay as written: pgx, like libpq, reads '+' as '+'
 		// and %20 as a space, so re-encoding would change them.
-		{"url others as written", "postgres://u@h/db?options=-c%20search_path%3Dapp&kmsenc_config=k.yaml&application_name=a+b", "postgres://u@h/db?options=-c%20search_path%3Dapp&application_name=a+b", "k.yaml"},
-		{"url plus in path", "postgres://u@h/db?kmsenc_config=/etc/a+b.yaml", "postgres://u@h/db", "/etc/a+b.yaml"},
-		{"url repeated", "postgres://u@h/db?kmsenc_config=a.yaml&kmsenc_config=b.yaml", "postgres://u@h/db", "b.yaml"},
-		{"keyword", "host=h user=u kmsenc_config=/etc/k.yaml dbname=db", "host=h user=u dbname=db", "/etc/k.yaml"},
-		{"keyword quoted", "host=h kmsenc_config='/etc/my dir/k.yaml' password='a b'", "host=h password='a b'", "/etc/my dir/k.yaml"},
-		{"keyword escaped quote", `kmsenc_config='/etc/it\'s.yaml' host=h`, "host=h", "/etc/it's.yaml"},
-		{"keyword spaces around =", "host = h kmsenc_config = k.yaml", "host = h", "k.yaml"},
-		{"keyword last", "host=h dbname=db kmsenc_config=k.yaml", "host=h dbname=db", "k.yaml"},
-		{"keyword without param", "host=h dbname=db", "host=h dbname=db", ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			clean, cfg, err := splitDSN(c.dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if clean != c.wantClean || cfg != c.wantConfig {
-				t.Errorf("got (%q, %q), want (%q, %q)", clean, cfg, c.wantClean, c.wantConfig)
-			}
-			// What pgx makes of the rest: kmsenc_config would be a runtime
-			// parameter, which the server refuses.
-			pc, err := pgx.ParseConfig(clean)
-			if err != nil {
-				t.Fatalf("pgx refuses the cleaned DSN: %v", err)
-			}
-			if _, ok := pc.RuntimeParams[kmsenc.ConfigParam]; ok {
-				t.Errorf("pgx still sees %s in %q", kmsenc.ConfigParam, clean)
-			}
-		})
-	}
+		{Name: "url others as written", DSN: "postgres://u@h/db?options=-c%20search_path%3Dapp&kmsenc_config=k.yaml&application_name=a+b", Clean: "postgres://u@h/db?options=-c%20search_path%3Dapp&application_name=a+b", Config: "k.yaml"},
+		{Name: "url plus in path", DSN: "postgres://u@h/db?kmsenc_config=/etc/a+b.yaml", Clean: "postgres://u@h/db", Config: "/etc/a+b.yaml"},
+		{Name: "url repeated", DSN: "postgres://u@h/db?kmsenc_config=a.yaml&kmsenc_config=b.yaml", Clean: "postgres://u@h/db", Config: "b.yaml"},
+		{Name: "keyword", DSN: "host=h user=u kmsenc_config=/etc/k.yaml dbname=db", Clean: "host=h user=u dbname=db", Config: "/etc/k.yaml"},
+		{Name: "keyword quoted", DSN: "host=h kmsenc_config='/etc/my dir/k.yaml' password='a b'", Clean: "host=h password='a b'", Config: "/etc/my dir/k.yaml"},
+		{Name: "keyword escaped quote", DSN: `kmsenc_config='/etc/it\'s.yaml' host=h`, Clean: "host=h", Config: "/etc/it's.yaml"},
+		{Name: "keyword spaces around =", DSN: "host = h kmsenc_config = k.yaml", Clean: "host = h", Config: "k.yaml"},
+		{Name: "keyword last", DSN: "host=h dbname=db kmsenc_config=k.yaml", Clean: "host=h dbname=db", Config: "k.yaml"},
+		{Name: "keyword without param", DSN: "host=h dbname=db", Clean: "host=h dbname=db", Config: ""},
+	})
 }
 
 func TestSplitDSNErrorsHideSecrets(t *testing.T) {
@@ -96,28 +71,11 @@ func TestSplitDSNErrorsHideSecrets(t *testing.T) {
 
 func TestCheckSession(t *testing.T) {
 	errServer := errors.New("server gone")
-	cases := []struct {
-		answer  string
-		err     error
-		wantErr error // nil: accepted
-	}{
-		{answer: "on"},
-		{answer: "off", wantErr: kmsenc.ErrConfig},
-		{err: errServer, wantErr: errServer},
-	}
-	for _, c := range cases {
-		var asked []string
-		err := checkSession(context.Background(), func(q string) (string, error) {
-			asked = append(asked, q)
-			return c.answer, c.err
-		})
-		if !slices.Equal(asked, []string{"SHOW standard_conforming_strings"}) {
-			t.Errorf("asked %q", asked)
-		}
-		if c.wantErr == nil && err != nil || !errors.Is(err, c.wantErr) {
-			t.Errorf("answer %q, %v: err = %v, want %v", c.answer, c.err, err, c.wantErr)
-		}
-	}
+	dialecttest.TestCheckSession(t, checkSession, "SHOW standard_conforming_strings", []dialecttest.Answer{
+		{Value: "on"},
+		{Value: "off", WantErr: kmsenc.ErrConfig},
+		{Err: errServer, WantErr: errServer},
+	})
 }
 
 // keywordDSN returns the keyword/value form of a URL DSN.
@@ -153,38 +111,21 @@ func withParams(t *testing.T, dsn string, params url.Values) string {
 	return u.String()
 }
 
-// ping opens db with driver and dsn and pings it.
-func ping(driver, dsn string) error {
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Ping()
-}
-
 // The server refuses a startup parameter it doesn't know, so a connection
 // through kmsenc shows that pgx never saw kmsenc_config, in either DSN form.
 func TestOpenRemovesConfigParam(t *testing.T) {
-	base := testenv.PostgresDSN(t)
+	base := dialecttest.PostgresDSN(t)
 	dir := filepath.Join(t.TempDir(), "my dir")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	path := testenv.SchemaFile(t, dir)
+	path := dialecttest.SchemaFile(t, dir)
 	for name, dsn := range map[string]string{
 		"url":     withParams(t, base, url.Values{kmsenc.ConfigParam: {path}}),
 		"keyword": keywordDSN(t, base) + " kmsenc_config='" + path + "'",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := ping("pgx", dsn); err == nil {
-				t.Fatalf("plain pgx connected with %s in the DSN; this test shows nothing", kmsenc.ConfigParam)
-			}
-			db, err := sql.Open(DriverName, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := dialecttest.OpenWithConfigParam(t, "pgx", DriverName, dsn)
 			var one int
 			if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
 				t.Fatalf("SELECT 1 through kmsenc: %v, %v", one, err)
@@ -193,25 +134,16 @@ func TestOpenRemovesConfigParam(t *testing.T) {
 	}
 }
 
-// Without kmsenc_config, KMSENC_CONFIG names the schema file; with neither,
-// opening fails: there is no plaintext mode.
 func TestConfigFromEnvironment(t *testing.T) {
-	t.Setenv(kmsenc.ConfigEnv, "")
-	if _, err := sql.Open(DriverName, "postgres://u@h/db"); !errors.Is(err, kmsenc.ErrConfig) {
-		t.Errorf("no parameter and no %s: err = %v, want ErrConfig", kmsenc.ConfigEnv, err)
-	}
-	dsn := testenv.PostgresDSN(t)
-	t.Setenv(kmsenc.ConfigEnv, testenv.SchemaFile(t, t.TempDir()))
-	if err := ping(DriverName, dsn); err != nil {
-		t.Errorf("with %s: %v", kmsenc.ConfigEnv, err)
-	}
+	dialecttest.TestConfigFromEnvironment(t, DriverName, dialecttest.PostgresDSN(t), "postgres://u@h/db")
 }
 
 // A connection whose standard_conforming_strings is off, here from the
 // DSN, is refused before any statement runs on it.
 func TestConnectionNeedsStandardConformingStrings(t *testing.T) {
-	base := testenv.PostgresDSN(t)
-	path := testenv.SchemaFile(t, t.TempDir())
+	base := dialecttest.PostgresDSN(t)
+	path := dialecttest.SchemaFile(t, t.TempDir())
+	var sessions []dialecttest.Session
 	for _, c := range []struct {
 		name   string
 		params url.Values
@@ -222,24 +154,12 @@ func TestConnectionNeedsStandardConformingStrings(t *testing.T) {
 		{"off", url.Values{"standard_conforming_strings": {"off"}}, false},
 		{"off in options", url.Values{"options": {"-c standard_conforming_strings=off"}}, false},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			params := url.Values{kmsenc.ConfigParam: {path}}
-			for k, v := range c.params {
-				params[k] = v
-			}
-			dsn := withParams(t, base, params)
-			if err := ping("pgx", withParams(t, base, c.params)); err != nil {
-				t.Fatalf("plain pgx: %v", err)
-			}
-			err := ping(DriverName, dsn)
-			switch {
-			case c.ok && err != nil:
-				t.Errorf("refused: %v", err)
-			case !c.ok && !errors.Is(err, kmsenc.ErrConfig):
-				t.Errorf("err = %v, want ErrConfig", err)
-			case !c.ok && !strings.Contains(err.Error(), "standard_conforming_strings"):
-				t.Errorf("the error doesn't name the setting: %v", err)
-			}
-		})
+		params := url.Values{kmsenc.ConfigParam: {path}}
+		for k, v := range c.params {
+			params[k] = v
+		}
+		sessions = append(sessions, dialecttest.Session{Name: c.name,
+			PlainDSN: withParams(t, base, c.params), DSN: withParams(t, base, params), OK: c.ok})
 	}
+	dialecttest.TestSessions(t, "pgx", DriverName, "standard_conforming_strings", sessions)
 }
