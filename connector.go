@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/kmsenc/kmsenc/envelope"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/providers"
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
@@ -23,7 +24,7 @@ import (
 type Connector struct {
 	base     driver.Connector
 	drv      driver.Driver
-	dialect  *Dialect
+	dialect  *dialect.Dialect
 	cfg      *Config
 	opts     options
 	rewriter rewrite.Rewriter
@@ -40,9 +41,10 @@ var (
 )
 
 // NewConnector returns a Connector that encrypts the tables of cfg over the
-// base connector of the given dialect. Dialect packages wrap it, e.g.
-// postgres.NewConnector(base, cfg, opts...).
-func NewConnector(base driver.Connector, d *Dialect, cfg *Config, opts ...Option) (*Connector, error) {
+// base connector of the given dialect. It is for the dialect packages, which
+// alone can name a dialect: applications call postgres.NewConnector(base,
+// cfg, opts...) or mysql.NewConnector.
+func NewConnector(base driver.Connector, d *dialect.Dialect, cfg *Config, opts ...Option) (*Connector, error) {
 	if base == nil || d == nil || cfg == nil {
 		return nil, fmt.Errorf("%w: NewConnector needs a base connector, a dialect and a config", ErrConfig)
 	}
@@ -195,7 +197,7 @@ func (c *Connector) Driver() driver.Driver {
 	if c.drv != nil {
 		return c.drv
 	}
-	return &Driver{dialect: c.dialect}
+	return &sqlDriver{dialect: c.dialect}
 }
 
 // Close releases the key management clients (the keyrings close their

@@ -3,25 +3,29 @@ package kmsenc
 import (
 	"context"
 	"database/sql/driver"
+
+	"github.com/kmsenc/kmsenc/internal/dialect"
 )
 
-// Driver is the database/sql driver of one dialect. Dialect packages register
-// it; its OpenConnector reads the kmsenc_config DSN parameter (or
-// KMSENC_CONFIG) and opens the base driver with the rest of the DSN.
-type Driver struct {
-	dialect *Dialect
+// sqlDriver is the database/sql driver of one dialect. Its OpenConnector
+// reads the kmsenc_config DSN parameter (or KMSENC_CONFIG) and opens the base
+// driver with the rest of the DSN.
+type sqlDriver struct {
+	dialect *dialect.Dialect
 }
 
 var (
-	_ driver.Driver        = (*Driver)(nil)
-	_ driver.DriverContext = (*Driver)(nil)
+	_ driver.Driver        = (*sqlDriver)(nil)
+	_ driver.DriverContext = (*sqlDriver)(nil)
 )
 
-// NewDriver returns the driver of a dialect. Dialect packages call it.
-func NewDriver(d *Dialect) *Driver { return &Driver{dialect: d} }
+// NewDriver returns the database/sql driver of a dialect, for the dialect
+// packages to register (kmsenc/postgres registers "kmsenc+postgres",
+// kmsenc/mysql "kmsenc+mysql"). Applications import one of those instead.
+func NewDriver(d *dialect.Dialect) driver.Driver { return &sqlDriver{dialect: d} }
 
 // Open opens one connection. database/sql uses OpenConnector instead.
-func (d *Driver) Open(dsn string) (driver.Conn, error) {
+func (d *sqlDriver) Open(dsn string) (driver.Conn, error) {
 	c, err := d.OpenConnector(dsn)
 	if err != nil {
 		return nil, err
@@ -31,7 +35,7 @@ func (d *Driver) Open(dsn string) (driver.Conn, error) {
 
 // OpenConnector parses the DSN, loads the schema file and opens the base
 // driver's connector.
-func (d *Driver) OpenConnector(dsn string) (driver.Connector, error) {
+func (d *sqlDriver) OpenConnector(dsn string) (driver.Connector, error) {
 	clean, path, err := d.dialect.SplitDSN(dsn)
 	if err != nil {
 		return nil, err

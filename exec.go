@@ -207,7 +207,7 @@ func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, ti *t
 	if v == nil { // a Valuer or nil pointer that means NULL
 		return nil, nil
 	}
-	pt, err := envelope.Encode(envelope.Type(col.Type), v)
+	pt, err := envelope.Encode(col.Type, v)
 	if err != nil {
 		return nil, fmt.Errorf("kmsenc: value for %s: %w", col.AssociatedData(), err)
 	}

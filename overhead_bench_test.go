@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	_ "github.com/kmsenc/kmsenc/providers/local"
 	"github.com/kmsenc/kmsenc/rewrite"
 	rwpostgres "github.com/kmsenc/kmsenc/rewrite/postgres"
@@ -71,7 +72,7 @@ func BenchmarkInsertCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &kmsenc.Dialect{
+	d := &dialect.Dialect{
 		Name:         "postgres",
 		NewRewriter:  func(c *schema.Config) rewrite.Rewriter { return rwpostgres.New(c) },
 		ColumnsQuery: "columns",

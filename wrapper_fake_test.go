@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/kmsenc/kmsenc/envelope"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/providers/local"
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
@@ -100,12 +101,6 @@ func (b *fakeBase) callsTo(sql string, ops ...string) []call {
 		}
 	}
 	return out
-}
-
-func (b *fakeBase) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.calls = nil
 }
 
 func (b *fakeBase) record(c call) {
@@ -373,8 +368,8 @@ type execMode int
 
 const columnsQuery = "SELECT column_name, data_type, column_default, max_len FROM columns WHERE table_name = $1"
 
-func testDialect(rw rewrite.Rewriter) *Dialect {
-	return &Dialect{
+func testDialect(rw rewrite.Rewriter) *dialect.Dialect {
+	return &dialect.Dialect{
 		Name:        "fake",
 		NewRewriter: func(*schema.Config) rewrite.Rewriter { return rw },
 		LeadingOptions: func(args []driver.NamedValue) int {
@@ -524,7 +519,7 @@ func (f *fixture) newKey(ec envelope.Context) testKey {
 // seal returns what the database holds for plaintext v of col under k.
 func (k testKey) seal(t *testing.T, col *schema.Column, v any, binary bool) driver.Value {
 	t.Helper()
-	pt, err := envelope.Encode(envelope.Type(col.Type), v)
+	pt, err := envelope.Encode(col.Type, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +552,7 @@ func open(dk *envelope.DataKey, col *schema.Column, stored driver.Value, binary 
 	if err != nil {
 		return nil, err
 	}
-	return envelope.Decode(envelope.Type(col.Type), pt)
+	return envelope.Decode(col.Type, pt)
 }
 
 // eventLog is a Hook that keeps every event.

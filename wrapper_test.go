@@ -106,8 +106,8 @@ func (f *fixture) query(m mode, query string, args ...any) (rows *sql.Rows, done
 		r = tx
 	}
 	if m.prepare {
-		st, err := r.Prepare(query)
-		if err != nil {
+		var st *sql.Stmt
+		if st, err = r.Prepare(query); err != nil {
 			done()
 			return nil, nil, err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 func BenchmarkSeal(b *testing.B) {
@@ -55,8 +57,8 @@ func BenchmarkUnwrapCached(b *testing.B) {
 func BenchmarkEncodeDecodeTimestamp(b *testing.B) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
 	for b.Loop() {
-		enc, _ := Encode(Timestamp, ts)
-		if _, err := Decode(Timestamp, enc); err != nil {
+		enc, _ := Encode(schema.Timestamp, ts)
+		if _, err := Decode(schema.Timestamp, enc); err != nil {
 			b.Fatal(err)
 		}
 	}

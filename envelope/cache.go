@@ -1,9 +1,9 @@
 package envelope
 
 import (
-	"container/list"
-	"sync"
 	"time"
+
+	"github.com/kmsenc/kmsenc/internal/lru"
 )
 
 // keyCache is the data-key cache: an LRU of unwrapped data keys, keyed by the
@@ -11,23 +11,18 @@ import (
 // TTL after they were added. Expiry is checked on get, so a revoked KMS
 // permission takes effect within one TTL. It is safe for concurrent use.
 type keyCache struct {
-	ttl time.Duration
-	max int
-	now func() time.Time // time.Now, or a test's clock
-
-	mu    sync.Mutex
-	order *list.List // of *cacheEntry, most recently used first
-	items map[string]*list.Element
+	ttl  time.Duration
+	now  func() time.Time // time.Now, or a test's clock
+	keys *lru.Cache[string, cachedKey]
 }
 
-type cacheEntry struct {
-	key     string
+type cachedKey struct {
 	dk      *DataKey
 	expires time.Time
 }
 
 func newKeyCache(ttl time.Duration, max int) *keyCache {
-	return &keyCache{ttl: ttl, max: max, now: time.Now, order: list.New(), items: make(map[string]*list.Element)}
+	return &keyCache{ttl: ttl, now: time.Now, keys: lru.New[string, cachedKey](max)}
 }
 
 // cacheKey joins a wrapped key and its canonical context; NUL can't occur in
@@ -40,53 +35,19 @@ func cacheKey(wrapped string, canonicalContext []byte) string {
 	return string(b)
 }
 
+// get returns the data key cached for key unless it has expired; an expired
+// entry is dropped.
 func (c *keyCache) get(key string) (*DataKey, bool) {
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return nil, false
-	}
-	e := el.Value.(*cacheEntry)
-	if !now.Before(e.expires) {
-		c.remove(el)
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return e.dk, true
+	e, ok := c.keys.GetValid(key, func(e cachedKey) bool { return now.Before(e.expires) })
+	return e.dk, ok
 }
 
+// put caches dk for key for one TTL from now, renewing an entry's TTL.
 func (c *keyCache) put(key string, dk *DataKey) {
-	expires := c.now().Add(c.ttl)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		e := el.Value.(*cacheEntry)
-		e.dk, e.expires = dk, expires
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.order.PushFront(&cacheEntry{key: key, dk: dk, expires: expires})
-	for c.order.Len() > c.max {
-		c.remove(c.order.Back())
-	}
+	c.keys.Put(key, cachedKey{dk: dk, expires: c.now().Add(c.ttl)})
 }
 
-func (c *keyCache) remove(el *list.Element) {
-	c.order.Remove(el)
-	delete(c.items, el.Value.(*cacheEntry).key)
-}
+func (c *keyCache) len() int { return c.keys.Len() }
 
-func (c *keyCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
-func (c *keyCache) purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.order.Init()
-	clear(c.items)
-}
+func (c *keyCache) purge() { c.keys.Clear() }

@@ -10,22 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Type is the plaintext type of a declared column; the strings are those of
-// the schema file (schema.Type).
-type Type string
-
-// The plaintext types and the Go type [Decode] returns for each.
-const (
-	Text      Type = "text"      // string
-	Bytes     Type = "bytes"     // []byte
-	Int       Type = "int"       // int64
-	Float     Type = "float"     // float64
-	Bool      Type = "bool"      // bool
-	Date      Type = "date"      // time.Time, UTC midnight
-	Timestamp Type = "timestamp" // time.Time, UTC
-	JSON      Type = "json"      // []byte
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 // Layouts of the encoded date and timestamp. The timestamp is RFC 3339 with
@@ -35,8 +21,8 @@ const (
 	timestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 )
 
-// Encode returns the bytes that are encrypted for v in a column of type t
-// (DESIGN §4.4): text as UTF-8; bytes raw; int as 8-byte big-endian two's
+// Encode returns the bytes that are encrypted for v in a column of type t,
+// one of [schema.Types] (DESIGN §4.4): text as UTF-8; bytes raw; int as 8-byte big-endian two's
 // complement; float as 8-byte big-endian IEEE 754; bool as "t" or "f"; date
 // as YYYY-MM-DD; timestamp as RFC 3339 with nanoseconds in UTC; json as its
 // bytes.
@@ -47,15 +33,15 @@ const (
 // are accepted, as a plain driver would send them for the database to parse.
 // nil is refused with [ErrNull]: NULL stays NULL. Errors say which type the
 // column wants and what it got, never the value.
-func Encode(t Type, v any) ([]byte, error) {
+func Encode(t schema.Type, v any) ([]byte, error) {
 	v, err := normalize(v)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode %s: %w", t, err)
 	}
 	switch t {
-	case Text:
+	case schema.Text:
 		return encodeText(v)
-	case Bytes:
+	case schema.Bytes:
 		switch v := v.(type) {
 		case []byte:
 			return clone(v), nil
@@ -63,17 +49,17 @@ func Encode(t Type, v any) ([]byte, error) {
 			return []byte(v), nil
 		}
 		return nil, wrongType(t, "bytes ([]byte or string)", v)
-	case Int:
+	case schema.Int:
 		return encodeInt(v)
-	case Float:
+	case schema.Float:
 		return encodeFloat(v)
-	case Bool:
+	case schema.Bool:
 		return encodeBool(v)
-	case Date:
+	case schema.Date:
 		return encodeDate(v)
-	case Timestamp:
+	case schema.Timestamp:
 		return encodeTimestamp(v)
-	case JSON:
+	case schema.JSON:
 		var b []byte
 		switch v := v.(type) {
 		case []byte:
@@ -123,7 +109,7 @@ func encodeText(v any) ([]byte, error) {
 		// What PostgreSQL prints for boolean::text.
 		return []byte(strconv.FormatBool(v)), nil
 	}
-	return nil, wrongType(Text, "a string", v)
+	return nil, wrongType(schema.Text, "a string", v)
 }
 
 // formatFloat prints f as PostgreSQL 12+ prints a float8: the shortest
@@ -158,7 +144,7 @@ func encodeInt(v any) ([]byte, error) {
 			return nil, fmt.Errorf("envelope: an int column needs an integer, got a %T that is not a 64-bit integer", v)
 		}
 	default:
-		return nil, wrongType(Int, "an integer (int64 or a decimal string)", v)
+		return nil, wrongType(schema.Int, "an integer (int64 or a decimal string)", v)
 	}
 	return binary.BigEndian.AppendUint64(nil, uint64(n)), nil
 }
@@ -177,7 +163,7 @@ func encodeFloat(v any) ([]byte, error) {
 			return nil, fmt.Errorf("envelope: a float column needs a number, got a %T that is not a number", v)
 		}
 	default:
-		return nil, wrongType(Float, "a number (float64, int64 or a numeric string)", v)
+		return nil, wrongType(schema.Float, "a number (float64, int64 or a numeric string)", v)
 	}
 	return binary.BigEndian.AppendUint64(nil, math.Float64bits(f)), nil
 }
@@ -202,7 +188,7 @@ func encodeBool(v any) ([]byte, error) {
 			return nil, fmt.Errorf("envelope: a bool column needs a boolean, got a %T that is not t, f, true, false, 1 or 0", v)
 		}
 	default:
-		return nil, wrongType(Bool, "a boolean", v)
+		return nil, wrongType(schema.Bool, "a boolean", v)
 	}
 	if b {
 		return []byte{'t'}, nil
@@ -230,7 +216,7 @@ func encodeDate(v any) ([]byte, error) {
 			return nil, fmt.Errorf("envelope: a date column needs a date, got a %T that is not in the form YYYY-MM-DD", v)
 		}
 	default:
-		return nil, wrongType(Date, "a date (time.Time or a YYYY-MM-DD string)", v)
+		return nil, wrongType(schema.Date, "a date (time.Time or a YYYY-MM-DD string)", v)
 	}
 	if y := t.Year(); y < 0 || y > 9999 {
 		return nil, fmt.Errorf("envelope: a date column holds years 0 to 9999, got year %d", y)
@@ -250,7 +236,7 @@ func encodeTimestamp(v any) ([]byte, error) {
 			return nil, fmt.Errorf("envelope: a timestamp column needs a time, got a %T that is not in RFC 3339 or YYYY-MM-DD hh:mm:ss[.fraction][zone] form", v)
 		}
 	default:
-		return nil, wrongType(Timestamp, "a time (time.Time or an RFC 3339 string)", v)
+		return nil, wrongType(schema.Timestamp, "a time (time.Time or an RFC 3339 string)", v)
 	}
 	t = t.UTC()
 	if y := t.Year(); y < 0 || y > 9999 {
@@ -289,23 +275,23 @@ func parseTimestamp(s string) (time.Time, error) {
 //
 // Decode fails when b was not encoded as t, which happens when a column's
 // type in the schema file changed after rows were written.
-func Decode(t Type, b []byte) (driver.Value, error) {
+func Decode(t schema.Type, b []byte) (driver.Value, error) {
 	switch t {
-	case Text:
+	case schema.Text:
 		return string(b), nil
-	case Bytes, JSON:
+	case schema.Bytes, schema.JSON:
 		return b, nil
-	case Int:
+	case schema.Int:
 		if len(b) != 8 {
 			return nil, badEncoding(t, "8 bytes", len(b))
 		}
 		return int64(binary.BigEndian.Uint64(b)), nil
-	case Float:
+	case schema.Float:
 		if len(b) != 8 {
 			return nil, badEncoding(t, "8 bytes", len(b))
 		}
 		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
-	case Bool:
+	case schema.Bool:
 		if len(b) == 1 && b[0] == 't' {
 			return true, nil
 		}
@@ -313,13 +299,13 @@ func Decode(t Type, b []byte) (driver.Value, error) {
 			return false, nil
 		}
 		return nil, badEncoding(t, `"t" or "f"`, len(b))
-	case Date:
+	case schema.Date:
 		d, err := time.Parse(dateLayout, string(b))
 		if err != nil {
 			return nil, badEncoding(t, "YYYY-MM-DD", len(b))
 		}
 		return d, nil
-	case Timestamp:
+	case schema.Timestamp:
 		ts, err := time.Parse(time.RFC3339Nano, string(b))
 		if err != nil {
 			return nil, badEncoding(t, "an RFC 3339 time", len(b))
@@ -329,15 +315,15 @@ func Decode(t Type, b []byte) (driver.Value, error) {
 	return nil, unknownType(t)
 }
 
-func badEncoding(t Type, want string, n int) error {
+func badEncoding(t schema.Type, want string, n int) error {
 	return fmt.Errorf("envelope: a decrypted %s value must be %s, got %d bytes that aren't: was the column's type changed in the schema file after rows were written?", t, want, n)
 }
 
-func wrongType(t Type, want string, v any) error {
+func wrongType(t schema.Type, want string, v any) error {
 	return fmt.Errorf("envelope: a %s column needs %s, got %T", t, want, v)
 }
 
-func unknownType(t Type) error {
+func unknownType(t schema.Type) error {
 	return fmt.Errorf("envelope: unknown column type %q; the types are text, bytes, int, float, bool, date, timestamp and json", string(t))
 }
 

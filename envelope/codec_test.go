@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 type myString string
@@ -24,73 +26,73 @@ func TestEncodeGolden(t *testing.T) {
 	ptr := int64(42)
 	tests := []struct {
 		name string
-		typ  Type
+		typ  schema.Type
 		in   any
 		want string // hex when wantHex
 		hex  bool
 	}{
-		{"text string", Text, "héllo", "héllo", false},
-		{"text empty", Text, "", "", false},
-		{"text bytes", Text, []byte("abc"), "abc", false},
-		{"text int64", Text, int64(-42), "-42", false},
-		{"text float", Text, 1.5, "1.5", false},
-		{"text float large", Text, 1e15, "1e+15", false},
-		{"text float below exponent", Text, 123456789012345.0, "123456789012345", false},
-		{"text float small", Text, 0.00001, "1e-05", false},
-		{"text float 0.0001", Text, 0.0001, "0.0001", false},
-		{"text float NaN", Text, math.NaN(), "NaN", false},
-		{"text float -Inf", Text, math.Inf(-1), "-Infinity", false},
-		{"text bool", Text, true, "true", false},
-		{"text named string", Text, myString("named"), "named", false},
-		{"text valuer", Text, valuer{"from Value"}, "from Value", false},
+		{"text string", schema.Text, "héllo", "héllo", false},
+		{"text empty", schema.Text, "", "", false},
+		{"text bytes", schema.Text, []byte("abc"), "abc", false},
+		{"text int64", schema.Text, int64(-42), "-42", false},
+		{"text float", schema.Text, 1.5, "1.5", false},
+		{"text float large", schema.Text, 1e15, "1e+15", false},
+		{"text float below exponent", schema.Text, 123456789012345.0, "123456789012345", false},
+		{"text float small", schema.Text, 0.00001, "1e-05", false},
+		{"text float 0.0001", schema.Text, 0.0001, "0.0001", false},
+		{"text float NaN", schema.Text, math.NaN(), "NaN", false},
+		{"text float -Inf", schema.Text, math.Inf(-1), "-Infinity", false},
+		{"text bool", schema.Text, true, "true", false},
+		{"text named string", schema.Text, myString("named"), "named", false},
+		{"text valuer", schema.Text, valuer{"from Value"}, "from Value", false},
 
-		{"bytes", Bytes, []byte{0, 1, 0xff}, "0001ff", true},
-		{"bytes empty", Bytes, []byte{}, "", true},
-		{"bytes from string", Bytes, "AB", "4142", true},
+		{"bytes", schema.Bytes, []byte{0, 1, 0xff}, "0001ff", true},
+		{"bytes empty", schema.Bytes, []byte{}, "", true},
+		{"bytes from string", schema.Bytes, "AB", "4142", true},
 
-		{"int 1", Int, int64(1), "0000000000000001", true},
-		{"int -1", Int, int64(-1), "ffffffffffffffff", true},
-		{"int 0", Int, int64(0), "0000000000000000", true},
-		{"int max", Int, int64(math.MaxInt64), "7fffffffffffffff", true},
-		{"int min", Int, int64(math.MinInt64), "8000000000000000", true},
-		{"int from int", Int, 258, "0000000000000102", true},
-		{"int from uint8", Int, uint8(255), "00000000000000ff", true},
-		{"int from *int64", Int, &ptr, "000000000000002a", true},
-		{"int from string", Int, " -2 ", "fffffffffffffffe", true},
+		{"int 1", schema.Int, int64(1), "0000000000000001", true},
+		{"int -1", schema.Int, int64(-1), "ffffffffffffffff", true},
+		{"int 0", schema.Int, int64(0), "0000000000000000", true},
+		{"int max", schema.Int, int64(math.MaxInt64), "7fffffffffffffff", true},
+		{"int min", schema.Int, int64(math.MinInt64), "8000000000000000", true},
+		{"int from int", schema.Int, 258, "0000000000000102", true},
+		{"int from uint8", schema.Int, uint8(255), "00000000000000ff", true},
+		{"int from *int64", schema.Int, &ptr, "000000000000002a", true},
+		{"int from string", schema.Int, " -2 ", "fffffffffffffffe", true},
 
-		{"float 1.5", Float, 1.5, "3ff8000000000000", true},
-		{"float -2", Float, -2.0, "c000000000000000", true},
-		{"float from float32", Float, float32(0.5), "3fe0000000000000", true},
-		{"float from int64", Float, int64(1), "3ff0000000000000", true},
-		{"float from string", Float, "1.5", "3ff8000000000000", true},
-		{"float Infinity string", Float, "-Infinity", "fff0000000000000", true},
+		{"float 1.5", schema.Float, 1.5, "3ff8000000000000", true},
+		{"float -2", schema.Float, -2.0, "c000000000000000", true},
+		{"float from float32", schema.Float, float32(0.5), "3fe0000000000000", true},
+		{"float from int64", schema.Float, int64(1), "3ff0000000000000", true},
+		{"float from string", schema.Float, "1.5", "3ff8000000000000", true},
+		{"float Infinity string", schema.Float, "-Infinity", "fff0000000000000", true},
 
-		{"bool true", Bool, true, "t", false},
-		{"bool false", Bool, false, "f", false},
-		{"bool string TRUE", Bool, "TRUE", "t", false},
-		{"bool string f", Bool, "f", "f", false},
-		{"bool string 1", Bool, "1", "t", false},
-		{"bool string False", Bool, "False", "f", false},
-		{"bool int64 0", Bool, int64(0), "f", false},
+		{"bool true", schema.Bool, true, "t", false},
+		{"bool false", schema.Bool, false, "f", false},
+		{"bool string TRUE", schema.Bool, "TRUE", "t", false},
+		{"bool string f", schema.Bool, "f", "f", false},
+		{"bool string 1", schema.Bool, "1", "t", false},
+		{"bool string False", schema.Bool, "False", "f", false},
+		{"bool int64 0", schema.Bool, int64(0), "f", false},
 
-		{"date time", Date, time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), "2024-02-29", false},
-		{"date time in own zone", Date, time.Date(2024, 3, 1, 1, 0, 0, 0, tokyo), "2024-03-01", false},
-		{"date string", Date, "2024-02-29", "2024-02-29", false},
-		{"date midnight timestamp string", Date, "2024-02-29 00:00:00", "2024-02-29", false},
-		{"date midnight with zone", Date, "2024-02-29T00:00:00+09:00", "2024-02-29", false},
-		{"date year 1", Date, "0001-01-01", "0001-01-01", false},
+		{"date time", schema.Date, time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), "2024-02-29", false},
+		{"date time in own zone", schema.Date, time.Date(2024, 3, 1, 1, 0, 0, 0, tokyo), "2024-03-01", false},
+		{"date string", schema.Date, "2024-02-29", "2024-02-29", false},
+		{"date midnight timestamp string", schema.Date, "2024-02-29 00:00:00", "2024-02-29", false},
+		{"date midnight with zone", schema.Date, "2024-02-29T00:00:00+09:00", "2024-02-29", false},
+		{"date year 1", schema.Date, "0001-01-01", "0001-01-01", false},
 
-		{"timestamp UTC nanos", Timestamp, time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC), "2024-01-02T03:04:05.123456789Z", false},
-		{"timestamp converted to UTC", Timestamp, time.Date(2024, 1, 2, 3, 4, 5, 0, tokyo), "2024-01-01T18:04:05.000000000Z", false},
-		{"timestamp RFC3339 string", Timestamp, "2024-01-02T03:04:05.5+01:00", "2024-01-02T02:04:05.500000000Z", false},
-		{"timestamp PostgreSQL output", Timestamp, "2024-01-02 03:04:05.123456+00", "2024-01-02T03:04:05.123456000Z", false},
-		{"timestamp PostgreSQL half-hour zone", Timestamp, "2024-01-02 03:04:05+05:30", "2024-01-01T21:34:05.000000000Z", false},
-		{"timestamp no zone is UTC", Timestamp, "2024-01-02 03:04:05", "2024-01-02T03:04:05.000000000Z", false},
-		{"timestamp Z", Timestamp, "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.000000000Z", false},
+		{"timestamp UTC nanos", schema.Timestamp, time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC), "2024-01-02T03:04:05.123456789Z", false},
+		{"timestamp converted to UTC", schema.Timestamp, time.Date(2024, 1, 2, 3, 4, 5, 0, tokyo), "2024-01-01T18:04:05.000000000Z", false},
+		{"timestamp RFC3339 string", schema.Timestamp, "2024-01-02T03:04:05.5+01:00", "2024-01-02T02:04:05.500000000Z", false},
+		{"timestamp PostgreSQL output", schema.Timestamp, "2024-01-02 03:04:05.123456+00", "2024-01-02T03:04:05.123456000Z", false},
+		{"timestamp PostgreSQL half-hour zone", schema.Timestamp, "2024-01-02 03:04:05+05:30", "2024-01-01T21:34:05.000000000Z", false},
+		{"timestamp no zone is UTC", schema.Timestamp, "2024-01-02 03:04:05", "2024-01-02T03:04:05.000000000Z", false},
+		{"timestamp Z", schema.Timestamp, "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.000000000Z", false},
 
-		{"json string", JSON, `{"a": [1, 2]}`, `{"a": [1, 2]}`, false},
-		{"json bytes", JSON, []byte(`null`), `null`, false},
-		{"json RawMessage", JSON, json.RawMessage(`[1]`), `[1]`, false},
+		{"json string", schema.JSON, `{"a": [1, 2]}`, `{"a": [1, 2]}`, false},
+		{"json bytes", schema.JSON, []byte(`null`), `null`, false},
+		{"json RawMessage", schema.JSON, json.RawMessage(`[1]`), `[1]`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestEncodeGolden(t *testing.T) {
 }
 
 func TestEncodeDoesNotAlias(t *testing.T) {
-	for _, typ := range []Type{Text, Bytes, JSON} {
+	for _, typ := range []schema.Type{schema.Text, schema.Bytes, schema.JSON} {
 		in := []byte(`"abc"`)
 		out, err := Encode(typ, in)
 		if err != nil {
@@ -126,24 +128,24 @@ func TestEncodeDoesNotAlias(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.FixedZone("", -7*3600))
 	tests := []struct {
-		typ  Type
+		typ  schema.Type
 		in   any
 		want driver.Value
 	}{
-		{Text, "héllo", "héllo"},
-		{Text, "", ""},
-		{Bytes, []byte{0, 0xff}, []byte{0, 0xff}},
-		{Int, int64(-1), int64(-1)},
-		{Int, int64(math.MinInt64), int64(math.MinInt64)},
-		{Int, int32(7), int64(7)},
-		{Float, 3.14, 3.14},
-		{Float, math.Inf(1), math.Inf(1)},
-		{Float, math.Copysign(0, -1), math.Copysign(0, -1)},
-		{Bool, true, true},
-		{Bool, false, false},
-		{Date, time.Date(2024, 2, 29, 23, 0, 0, 0, time.Local), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)},
-		{Timestamp, ts, ts.UTC()},
-		{JSON, `{"k":"v"}`, []byte(`{"k":"v"}`)},
+		{schema.Text, "héllo", "héllo"},
+		{schema.Text, "", ""},
+		{schema.Bytes, []byte{0, 0xff}, []byte{0, 0xff}},
+		{schema.Int, int64(-1), int64(-1)},
+		{schema.Int, int64(math.MinInt64), int64(math.MinInt64)},
+		{schema.Int, int32(7), int64(7)},
+		{schema.Float, 3.14, 3.14},
+		{schema.Float, math.Inf(1), math.Inf(1)},
+		{schema.Float, math.Copysign(0, -1), math.Copysign(0, -1)},
+		{schema.Bool, true, true},
+		{schema.Bool, false, false},
+		{schema.Date, time.Date(2024, 2, 29, 23, 0, 0, 0, time.Local), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)},
+		{schema.Timestamp, ts, ts.UTC()},
+		{schema.JSON, `{"k":"v"}`, []byte(`{"k":"v"}`)},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.typ), func(t *testing.T) {
@@ -166,8 +168,8 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	b, _ := Encode(Float, math.NaN())
-	if got, err := Decode(Float, b); err != nil || !math.IsNaN(got.(float64)) {
+	b, _ := Encode(schema.Float, math.NaN())
+	if got, err := Decode(schema.Float, b); err != nil || !math.IsNaN(got.(float64)) {
 		t.Errorf("NaN round trip = %v, %v", got, err)
 	}
 }
@@ -177,38 +179,38 @@ func TestEncodeRefuses(t *testing.T) {
 	var nilPtr *int64
 	tests := []struct {
 		name string
-		typ  Type
+		typ  schema.Type
 		in   any
 		want string
 	}{
-		{"nil", Text, nil, "NULL"},
-		{"nil pointer", Int, nilPtr, "NULL"},
-		{"valuer of nil", Text, valuer{nil}, "NULL"},
-		{"unknown type", Type("uuid"), "x", `unknown column type "uuid"`},
-		{"text from time", Text, time.Now(), "needs a string, got time.Time"},
-		{"text from struct", Text, struct{ A string }{secret}, "unsupported type"},
-		{"bytes from int", Bytes, int64(1), "needs bytes"},
-		{"int from float", Int, 1.5, "got float64"},
-		{"int from bad string", Int, secret, "not a 64-bit integer"},
-		{"int overflow string", Int, "9223372036854775808", "not a 64-bit integer"},
-		{"int from uint64 high bit", Int, uint64(math.MaxUint64), "high bit"},
-		{"int from bool", Int, true, "got bool"},
-		{"float from bad string", Float, secret, "not a number"},
-		{"float from bool", Float, false, "got bool"},
-		{"bool from word", Bool, secret, "not t, f, true"},
-		{"bool from yes", Bool, "yes", "not t, f, true"},
-		{"bool from int 2", Bool, int64(2), "neither 0 nor 1"},
-		{"bool from float", Bool, 1.0, "got float64"},
-		{"date not midnight", Date, "2024-01-02 10:00:00", "other than midnight"},
-		{"date bad string", Date, secret, "YYYY-MM-DD"},
-		{"date bad day", Date, "2024-02-30", "YYYY-MM-DD"},
-		{"date out of range", Date, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "years 0 to 9999"},
-		{"date from int", Date, int64(20240102), "got int64"},
-		{"timestamp bad string", Timestamp, secret, "RFC 3339"},
-		{"timestamp from int", Timestamp, int64(1), "got int64"},
-		{"timestamp out of range", Timestamp, time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), "years 0 to 9999"},
-		{"json invalid", JSON, `{"secret": ` + secret, "valid JSON"},
-		{"json from int", JSON, int64(1), "got int64"},
+		{"nil", schema.Text, nil, "NULL"},
+		{"nil pointer", schema.Int, nilPtr, "NULL"},
+		{"valuer of nil", schema.Text, valuer{nil}, "NULL"},
+		{"unknown type", schema.Type("uuid"), "x", `unknown column type "uuid"`},
+		{"text from time", schema.Text, time.Now(), "needs a string, got time.Time"},
+		{"text from struct", schema.Text, struct{ A string }{secret}, "unsupported type"},
+		{"bytes from int", schema.Bytes, int64(1), "needs bytes"},
+		{"int from float", schema.Int, 1.5, "got float64"},
+		{"int from bad string", schema.Int, secret, "not a 64-bit integer"},
+		{"int overflow string", schema.Int, "9223372036854775808", "not a 64-bit integer"},
+		{"int from uint64 high bit", schema.Int, uint64(math.MaxUint64), "high bit"},
+		{"int from bool", schema.Int, true, "got bool"},
+		{"float from bad string", schema.Float, secret, "not a number"},
+		{"float from bool", schema.Float, false, "got bool"},
+		{"bool from word", schema.Bool, secret, "not t, f, true"},
+		{"bool from yes", schema.Bool, "yes", "not t, f, true"},
+		{"bool from int 2", schema.Bool, int64(2), "neither 0 nor 1"},
+		{"bool from float", schema.Bool, 1.0, "got float64"},
+		{"date not midnight", schema.Date, "2024-01-02 10:00:00", "other than midnight"},
+		{"date bad string", schema.Date, secret, "YYYY-MM-DD"},
+		{"date bad day", schema.Date, "2024-02-30", "YYYY-MM-DD"},
+		{"date out of range", schema.Date, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "years 0 to 9999"},
+		{"date from int", schema.Date, int64(20240102), "got int64"},
+		{"timestamp bad string", schema.Timestamp, secret, "RFC 3339"},
+		{"timestamp from int", schema.Timestamp, int64(1), "got int64"},
+		{"timestamp out of range", schema.Timestamp, time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), "years 0 to 9999"},
+		{"json invalid", schema.JSON, `{"secret": ` + secret, "valid JSON"},
+		{"json from int", schema.JSON, int64(1), "got int64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,19 +233,19 @@ func TestEncodeRefuses(t *testing.T) {
 
 func TestDecodeRefuses(t *testing.T) {
 	tests := []struct {
-		typ Type
+		typ schema.Type
 		in  string
 	}{
-		{Int, "1234567"},
-		{Int, "123456789"},
-		{Float, ""},
-		{Bool, "true"},
-		{Bool, "T"},
-		{Bool, ""},
-		{Date, "2024-1-2"},
-		{Date, "2024-01-02T00:00:00Z"},
-		{Timestamp, "2024-01-02"},
-		{Type("money"), "1"},
+		{schema.Int, "1234567"},
+		{schema.Int, "123456789"},
+		{schema.Float, ""},
+		{schema.Bool, "true"},
+		{schema.Bool, "T"},
+		{schema.Bool, ""},
+		{schema.Date, "2024-1-2"},
+		{schema.Date, "2024-01-02T00:00:00Z"},
+		{schema.Timestamp, "2024-01-02"},
+		{schema.Type("money"), "1"},
 	}
 	for _, tt := range tests {
 		if got, err := Decode(tt.typ, []byte(tt.in)); err == nil {
@@ -254,7 +256,7 @@ func TestDecodeRefuses(t *testing.T) {
 
 // TestDecodeLockboxDatetime reads a datetime as Lockbox writes it, with an offset.
 func TestDecodeLockboxDatetime(t *testing.T) {
-	got, err := Decode(Timestamp, []byte("2024-01-02T12:04:05.123456789+09:00"))
+	got, err := Decode(schema.Timestamp, []byte("2024-01-02T12:04:05.123456789+09:00"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,8 +117,7 @@ func openBun(e *env) (*bun.DB, *bunLog) {
 		db = bun.NewDB(e.db, pgdialect.New())
 	}
 	l := &bunLog{}
-	db.AddQueryHook(l)
-	return db, l
+	return db.WithQueryHook(l), l
 }
 
 // assertBunAccount compares an account read back with what was written,
@@ -191,7 +190,7 @@ func TestBunCRUD(t *testing.T) {
 		}
 		var some []bunAccount
 		if err := db.NewSelect().Model(&some).Column("id", "email", "birthday").
-			Where("handle IN (?)", bun.In([]string{"bob", "dee"})).Where("birthday IS NOT NULL").OrderExpr("id DESC").Limit(5).Scan(ctx); err != nil {
+			Where("handle IN (?)", bun.List([]string{"bob", "dee"})).Where("birthday IS NOT NULL").OrderExpr("id DESC").Limit(5).Scan(ctx); err != nil {
 			fail("Select some columns", err)
 		}
 		if len(some) != 2 || some[0].ID != 4 || some[0].Email != many[2].Email || !some[1].Birthday.Time.Equal(many[0].Birthday.Time) || some[1].Handle != "" {
@@ -248,7 +247,7 @@ func TestBunCRUD(t *testing.T) {
 		if _, err := db.NewDelete().Model(&ann).WherePK().Exec(ctx); err != nil {
 			fail("Delete WherePK", err)
 		}
-		if res, err := db.NewDelete().Model((*bunAccount)(nil)).Where("handle IN (?)", bun.In([]string{"cy", "dee"})).Exec(ctx); err != nil {
+		if res, err := db.NewDelete().Model((*bunAccount)(nil)).Where("handle IN (?)", bun.List([]string{"cy", "dee"})).Exec(ctx); err != nil {
 			fail("Delete Where", err)
 		} else if n, _ := res.RowsAffected(); n != 2 {
 			t.Errorf("Delete Where: %d rows", n)

@@ -122,7 +122,8 @@ func (c *recConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		return b.BeginTx(ctx, opts)
 	}
-	return c.Conn.Begin() //nolint:staticcheck // the base offers nothing newer
+	//lint:ignore SA1019 the fallback for a base driver without ConnBeginTx
+	return c.Conn.Begin()
 }
 
 func (c *recConn) CheckNamedValue(nv *driver.NamedValue) error {
@@ -168,7 +169,8 @@ func (s *recStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (dr
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.Stmt.Exec(vals) //nolint:staticcheck // the base offers nothing newer
+	//lint:ignore SA1019 the fallback for a base statement without StmtExecContext
+	return s.Stmt.Exec(vals)
 }
 
 func (s *recStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -180,7 +182,8 @@ func (s *recStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (d
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.Stmt.Query(vals) //nolint:staticcheck // the base offers nothing newer
+	//lint:ignore SA1019 the fallback for a base statement without StmtQueryContext
+	return s.Stmt.Query(vals)
 }
 
 // scanAllTables reads every table of the test database through the plain

@@ -22,6 +22,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/rewrite"
 	rwmysql "github.com/kmsenc/kmsenc/rewrite/mysql"
 	"github.com/kmsenc/kmsenc/schema"
@@ -31,21 +32,21 @@ import (
 const DriverName = "kmsenc+mysql"
 
 func init() {
-	sql.Register(DriverName, kmsenc.NewDriver(Dialect()))
+	sql.Register(DriverName, kmsenc.NewDriver(newDialect()))
 }
 
 // NewConnector returns a kmsenc connector over a go-sql-driver/mysql
 // connector (mysql.NewConnector(cfg)), for sql.OpenDB.
 func NewConnector(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error) {
-	return kmsenc.NewConnector(base, Dialect(), cfg, opts...)
+	return kmsenc.NewConnector(base, newDialect(), cfg, opts...)
 }
 
-// Dialect returns the MySQL/MariaDB dialect.
-func Dialect() *kmsenc.Dialect {
-	return &kmsenc.Dialect{
+// newDialect returns the MySQL/MariaDB dialect.
+func newDialect() *dialect.Dialect {
+	return &dialect.Dialect{
 		Name:        "mysql",
 		OpenBase:    openBase,
-		SplitDSN:    kmsenc.SplitQueryDSN,
+		SplitDSN:    splitDSN,
 		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter { return rwmysql.New(cfg) },
 		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length " +
 			"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) " +

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/kmsenc/kmsenc"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/rewrite"
 	rwpostgres "github.com/kmsenc/kmsenc/rewrite/postgres"
 	"github.com/kmsenc/kmsenc/schema"
@@ -33,19 +34,19 @@ import (
 const DriverName = "kmsenc+postgres"
 
 func init() {
-	sql.Register(DriverName, kmsenc.NewDriver(Dialect()))
+	sql.Register(DriverName, kmsenc.NewDriver(newDialect()))
 }
 
 // NewConnector returns a kmsenc connector over a pgx connector, for
 // sql.OpenDB. Build base with stdlib.GetConnector or
 // stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn).
 func NewConnector(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error) {
-	return kmsenc.NewConnector(base, Dialect(), cfg, opts...)
+	return kmsenc.NewConnector(base, newDialect(), cfg, opts...)
 }
 
-// Dialect returns the PostgreSQL dialect.
-func Dialect() *kmsenc.Dialect {
-	return &kmsenc.Dialect{
+// newDialect returns the PostgreSQL dialect.
+func newDialect() *dialect.Dialect {
+	return &dialect.Dialect{
 		Name:     "postgres",
 		OpenBase: openBase,
 		SplitDSN: splitDSN,
@@ -81,13 +82,6 @@ func checkSession(ctx context.Context, query func(string) (string, error)) error
 
 func openBase(dsn string) (driver.Connector, error) {
 	return stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
-}
-
-func splitDSN(dsn string) (string, string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return kmsenc.SplitURLDSN(dsn)
-	}
-	return kmsenc.SplitKeywordDSN(dsn)
 }
 
 // leadingOptions counts pgx's option arguments, which pgx reads before the

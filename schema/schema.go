@@ -21,7 +21,10 @@ import (
 // ErrConfig is the error every schema file problem matches with errors.Is.
 var ErrConfig = errors.New("kmsenc: configuration error")
 
-// Type is the plaintext type of an encrypted column.
+// Type is the plaintext type of an encrypted column. It is kmsenc's one
+// enum of plaintext types: package envelope's codec encodes and decodes by
+// it, and the dialects name SQL types by it. It lives here, in the package
+// that imports nothing of kmsenc's, so that every layer can use it.
 type Type string
 
 // The plaintext types. A decrypted value comes back as the Go type a plain

@@ -68,9 +68,9 @@ func (p *Provider) decryptBatch(ctx context.Context, items []providers.DecryptIt
 		}
 		switch {
 		case a.err == nil && a.body != nil:
-			return fmt.Errorf("Vault answered %d results for a batch of %d items to %s/%s/%s", len(a.body.Data.BatchResults), len(input), p.mount, opDecrypt, p.key)
+			return fmt.Errorf("the Vault server answered %d results for a batch of %d items to %s/%s/%s", len(a.body.Data.BatchResults), len(input), p.mount, opDecrypt, p.key)
 		case a.err == nil:
-			return fmt.Errorf("Vault answered %s/%s/%s with HTTP %d and a body that is not Vault's JSON", p.mount, opDecrypt, p.key, a.status)
+			return fmt.Errorf("the Vault server answered %s/%s/%s with HTTP %d and a body that is not Vault's JSON", p.mount, opDecrypt, p.key, a.status)
 		case ctx.Err() != nil:
 			return a.err
 		}

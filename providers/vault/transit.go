@@ -49,7 +49,8 @@ func (p *Provider) send(ctx context.Context, op string, body map[string]any) ans
 	if err := r.SetJSONBody(body); err != nil {
 		return answer{err: err}
 	}
-	resp, err := p.client.RawRequestWithContext(ctx, r) //nolint:staticcheck // SA1019: see above
+	//lint:ignore SA1019 the one call that keeps a 400's body and the context (see above)
+	resp, err := p.client.RawRequestWithContext(ctx, r)
 	if resp == nil {
 		return answer{err: err}
 	}

@@ -158,7 +158,7 @@ func (p *Provider) Encrypt(ctx context.Context, plaintext []byte, ec map[string]
 	}
 	out, err := p.call(ctx, opEncrypt, body)
 	if err == nil && !strings.HasPrefix(out.Data.Ciphertext, "vault:") {
-		err = fmt.Errorf("Vault answered %s/%s/%s without a vault:v... ciphertext", p.mount, opEncrypt, p.key)
+		err = fmt.Errorf("the Vault server answered %s/%s/%s without a vault:v... ciphertext", p.mount, opEncrypt, p.key)
 	}
 	if err != nil {
 		return nil, &providers.Error{Op: opEncrypt, KeyURL: p.url, Err: err}
@@ -205,7 +205,7 @@ func (p *Provider) Rewrap(ctx context.Context, ciphertext []byte, ec map[string]
 		})
 	}
 	if err == nil && !strings.HasPrefix(out.Data.Ciphertext, "vault:") {
-		err = fmt.Errorf("Vault answered %s/%s/%s without a vault:v... ciphertext", p.mount, opRewrap, p.key)
+		err = fmt.Errorf("the Vault server answered %s/%s/%s without a vault:v... ciphertext", p.mount, opRewrap, p.key)
 	}
 	if err != nil {
 		return nil, &providers.Error{Op: opRewrap, KeyURL: p.url, Err: err}
@@ -231,7 +231,7 @@ func (p *Provider) checkCiphertext(ciphertext []byte) error {
 func (p *Provider) plaintext(b64 string) ([]byte, error) {
 	pt, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, errors.New("Vault answered a plaintext that is not base64")
+		return nil, errors.New("the Vault server answered a plaintext that is not base64")
 	}
 	return pt, nil
 }
@@ -247,7 +247,7 @@ func (p *Provider) call(ctx context.Context, op string, body map[string]any) (*t
 			out = a.body
 			return nil
 		case a.err == nil:
-			return fmt.Errorf("Vault answered %s/%s/%s with HTTP %d and a body that is not Vault's JSON", p.mount, op, p.key, a.status)
+			return fmt.Errorf("the Vault server answered %s/%s/%s with HTTP %d and a body that is not Vault's JSON", p.mount, op, p.key, a.status)
 		case ctx.Err() != nil:
 			return a.err // the client's error of an ended context is ctx.Err()
 		}

@@ -206,7 +206,7 @@ func (r *rows) Next(dest []driver.Value) error {
 		if err != nil {
 			return err
 		}
-		if dest[i], err = envelope.Decode(envelope.Type(c.col.Type), pt); err != nil {
+		if dest[i], err = envelope.Decode(c.col.Type, pt); err != nil {
 			return fmt.Errorf("kmsenc: %s: %w", c.col.AssociatedData(), err)
 		}
 	}

@@ -1,4 +1,8 @@
-package kmsenc
+// Package dialect is the contract between kmsenc's dialect-agnostic wrapper
+// (package kmsenc) and its dialect packages (kmsenc/postgres, kmsenc/mysql):
+// the [Dialect] a dialect package fills in. It is internal: applications
+// import a dialect package, never this.
+package dialect
 
 import (
 	"context"
@@ -9,8 +13,8 @@ import (
 )
 
 // Dialect is what a dialect package (kmsenc/postgres, kmsenc/mysql) supplies
-// to the dialect-agnostic wrapper. Applications don't build one; they import
-// the dialect package.
+// to the dialect-agnostic wrapper, through kmsenc.NewDriver and
+// kmsenc.NewConnector.
 type Dialect struct {
 	// Name is the dialect's name, e.g. "postgres".
 	Name string
