@@ -6,11 +6,12 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
-// This file finds, in the token stream, the parts of a statement the AST
+// This file finds, in the token stream, the parts of a statement the tree
 // describes. The TiDB parser gives the start offset of every expression and
 // select-list item, but not where they end: the ends are found in the
-// tokens, and every finding is checked against the AST (counts, names,
-// offsets); when they disagree the statement is refused.
+// tokens, and every finding is checked against the tree (counts, names,
+// offsets). When they disagree, the error is the Lost of the part in the
+// model: the planner refuses the statement if it must edit that part.
 
 // listLoc is where the items of a select or RETURNING list are.
 type listLoc struct {
@@ -266,4 +267,72 @@ func (s *stmt) locateOnDuplicate(ins *ast.InsertStmt, from int) (int, error) {
 		return 0, s.lost(i, "the assignments of ON DUPLICATE KEY UPDATE")
 	}
 	return s.toks[last.to-1].End, nil
+}
+
+// literalSpan returns the tokens of the constant that starts at token i.
+func (s *stmt) literalSpan(i int) (span, bool) {
+	if i < 0 || i >= s.end {
+		return span{}, false
+	}
+	t := s.toks[i]
+	switch {
+	case (s.isOp(i, "-") || s.isOp(i, "+")) && i+1 < s.end && s.toks[i+1].Kind == Number:
+		return span{i, i + 2}, true
+	case t.Kind == Number || t.Kind == HexString || t.Kind == BitString || s.kwIn(i, "true", "false"):
+		return span{i, i + 1}, true
+	case t.Kind == Ident && strings.HasPrefix(s.sql[t.Start:t.End], "_") && i+1 < s.end && s.toks[i+1].Kind == String,
+		t.Kind == String:
+		j := i + 1
+		for j < s.end && s.toks[j].Kind == String {
+			j++
+		}
+		return span{i, j}, true
+	}
+	return span{}, false
+}
+
+// updateLoc is where the parts of an UPDATE are.
+type updateLoc struct {
+	values   []span // the value of each assignment
+	whereEnd int    // byte offset after the WHERE condition
+}
+
+// locateUpdate finds the assignments of UPDATE ... SET and the end of its
+// WHERE condition.
+func (s *stmt) locateUpdate(up *ast.UpdateStmt) (updateLoc, error) {
+	var loc updateLoc
+	set := s.findKeyword(1, s.end, "set")
+	if set < 0 {
+		return loc, s.lost(0, "SET")
+	}
+	clause := func(i int) bool { return s.kwIn(i, "where", "order", "limit") && !s.afterAS(i) }
+	items, end := s.split(set+1, s.end, clause)
+	if len(items) != len(up.List) {
+		return loc, s.lost(set, "the SET list")
+	}
+	for j, it := range items {
+		e, parts := s.nameTokens(it.from, it.to)
+		if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], up.List[j].Column.Name.O) || !(s.isOp(e, "=") || s.isOp(e, ":=")) || e+1 >= it.to {
+			return loc, s.lost(it.from, "the assignment to "+up.List[j].Column.Name.O)
+		}
+		loc.values = append(loc.values, span{e + 1, it.to})
+	}
+	if up.Where == nil {
+		return loc, nil
+	}
+	if !s.kw(end, "where") || end+1 >= s.end || s.toks[end+1].Start != up.Where.OriginTextPosition() {
+		return loc, s.lost(end, "WHERE")
+	}
+	stop := s.end
+	for i := end + 1; i < s.end; i = s.skip(i) {
+		if s.kw(i, "order") && s.kw(i+1, "by") || s.kw(i, "limit") {
+			stop = i
+			break
+		}
+	}
+	if stop <= end+1 {
+		return loc, s.lost(end, "the WHERE condition")
+	}
+	loc.whereEnd = s.toks[stop-1].End
+	return loc, nil
 }
