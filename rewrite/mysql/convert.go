@@ -162,9 +162,10 @@ func (s *stmt) selectClause(sel *ast.SelectStmt) (*model.Select, error) {
 		fields = sel.Fields.Fields
 	}
 	list, err := s.locateFields(fields)
-	if err != nil {
-		m.Lost = err
-	} else {
+	if m.Lost, err = lostOrFail(err); err != nil {
+		return nil, err
+	}
+	if m.Lost == nil {
 		m.ListEnd = list.end
 	}
 	if m.Items, err = s.selectItems(fields, list, m.Lost); err != nil {

@@ -66,3 +66,23 @@ func TestUnlocatedValuesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestMisreadNamesRefused: where the parser reads a written table or column
+// other than the text names (it reads invalid UTF-8 in a name as '?'), the
+// statement is refused, even when the parser's reading names nothing
+// declared: the rules go by the names.
+func TestMisreadNamesRefused(t *testing.T) {
+	r := New(testConfig(t))
+	for _, sql := range []string{
+		"UPDATE notes SET a = 0, \x8bbody = ? WHERE id = 1",
+		"INSERT INTO notes (user_id, \x8bbody) VALUES (?, ?)",
+		"INSERT INTO notes SET user_id = ?, \x8bbody = ?",
+		"INSERT INTO notes (id) VALUES (?) ON DUPLICATE KEY UPDATE \x8bbody = 'x'",
+		"SELECT \x8bbody FROM notes",
+	} {
+		_, err := r.Rewrite(sql)
+		if !errors.Is(err, rewrite.ErrUnsupported) || !strings.Contains(err.Error(), "read a name of this statement differently") {
+			t.Errorf("%q: %v, want a refusal", sql, err)
+		}
+	}
+}

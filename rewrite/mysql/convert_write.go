@@ -75,9 +75,10 @@ func (s *stmt) insert(ins *ast.InsertStmt) (*model.Insert, error) {
 func (s *stmt) insertRows(ins *ast.InsertStmt, tn *ast.TableName, m *model.Insert) (int, error) {
 	loc, err := s.locateInsert(ins, tn)
 	after := -1
-	if err != nil {
-		m.Lost = err
-	} else {
+	if m.Lost, err = lostOrFail(err); err != nil {
+		return 0, err
+	}
+	if m.Lost == nil {
 		after = loc.after
 		if ins.Setlist {
 			m.SetEnd = s.toks[loc.setEnd-1].End
@@ -185,9 +186,10 @@ func (s *stmt) onDuplicate(ins *ast.InsertStmt, after int, lost error) (*model.U
 	}
 	if lost == nil {
 		at, err := s.locateOnDuplicate(ins, after)
-		if err != nil {
-			u.Lost = err
-		} else {
+		if u.Lost, err = lostOrFail(err); err != nil {
+			return nil, err
+		}
+		if u.Lost == nil {
 			u.SetEnd = at
 		}
 	}
@@ -218,8 +220,9 @@ func (s *stmt) update(up *ast.UpdateStmt) (*model.Update, error) {
 	}
 	var loc updateLoc
 	if !m.Multi {
-		if loc, err = s.locateUpdate(up); err != nil {
-			m.Lost = err
+		loc, err = s.locateUpdate(up)
+		if m.Lost, err = lostOrFail(err); err != nil {
+			return nil, err
 		}
 	}
 	for j, a := range up.List {
@@ -328,9 +331,10 @@ func (s *stmt) returning(tn *ast.TableName, alias string) (*model.Returning, err
 		return nil, err
 	}
 	loc, err := s.locateFields(sel.Fields.Fields)
-	if err != nil {
-		r.Lost = err
-	} else {
+	if r.Lost, err = lostOrFail(err); err != nil {
+		return nil, err
+	}
+	if r.Lost == nil {
 		r.ListEnd = loc.end
 	}
 	if r.Items, err = s.selectItems(sel.Fields.Fields, loc, r.Lost); err != nil {
