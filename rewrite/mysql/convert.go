@@ -208,11 +208,13 @@ func (s *stmt) selectItems(fields []*ast.SelectField, list listLoc, lost error) 
 		}
 		switch {
 		case f.WildCard != nil:
-			it.Star = true
-			it.Qualifier = nameParts(f.WildCard.Schema.O, f.WildCard.Table.O)
-			it.Text = "*"
-			if len(it.Qualifier) > 0 {
-				it.Text = joinParts(it.Qualifier) + ".*"
+			it.Star, it.Text = true, "*"
+			switch w := f.WildCard; {
+			case w.Table.O == "":
+			case w.Schema.O == "":
+				it.Qualifier, it.Text = []string{w.Table.O}, w.Table.O+".*"
+			default:
+				it.Qualifier, it.Text = []string{w.Schema.O, w.Table.O}, w.Schema.O+"."+w.Table.O+".*"
 			}
 		default:
 			x, err := s.expr(f.Expr)

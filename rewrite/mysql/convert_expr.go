@@ -172,28 +172,24 @@ func columnRef(n *ast.ColumnName) *model.ColumnRef {
 // qualifier returns the table qualifier of a column name in text order
 // (database, table), or nil.
 func qualifier(n *ast.ColumnName) []string {
-	if n.Table.O == "" {
+	switch {
+	case n.Table.O == "":
 		return nil
+	case n.Schema.O == "":
+		return []string{n.Table.O}
 	}
-	return nameParts(n.Schema.O, n.Table.O)
+	return []string{n.Schema.O, n.Table.O}
 }
-
-// nameParts returns the non-empty parts of a qualified name, in order.
-func nameParts(parts ...string) []string {
-	out := make([]string, 0, len(parts))
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func joinParts(parts []string) string { return strings.Join(parts, ".") }
 
 // columnText writes a column reference for messages.
 func columnText(n *ast.ColumnName) string {
-	return joinParts(nameParts(n.Schema.O, n.Table.O, n.Name.O))
+	switch {
+	case n.Table.O == "":
+		return n.Name.O
+	case n.Schema.O == "":
+		return n.Table.O + "." + n.Name.O
+	}
+	return n.Schema.O + "." + n.Table.O + "." + n.Name.O
 }
 
 // aggregate converts an aggregate or window function: COUNT(x) and

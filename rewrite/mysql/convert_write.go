@@ -31,7 +31,7 @@ func (s *stmt) insert(ins *ast.InsertStmt) (*model.Insert, error) {
 	}
 	// MariaDB's RETURNING names the target's columns unqualified.
 	target.Bare = true
-	m := &model.Insert{Target: target, ColumnsEnd: -1, SetForm: ins.Setlist, SetEnd: -1}
+	m := &model.Insert{Target: target, ColumnsEnd: -1, SetForm: ins.Setlist, SetEnd: -1, Columns: make([]string, 0, len(ins.Columns))}
 	for _, c := range ins.Columns {
 		if c.Table.O != "" && !strings.EqualFold(c.Table.O, tn.Name.O) {
 			return nil, rewrite.Refuse(columnText(c), "the column %s is not one of %s", columnText(c), tn.Name.O)
@@ -86,8 +86,9 @@ func (s *stmt) insertRows(ins *ast.InsertStmt, tn *ast.TableName, m *model.Inser
 			m.ColumnsEnd = s.toks[loc.colsClose-1].End
 		}
 	}
+	m.Rows = make([]*model.Row, 0, len(ins.Lists))
 	for r, row := range ins.Lists {
-		mr := &model.Row{End: -1}
+		mr := &model.Row{End: -1, Values: make([]model.Expr, 0, len(row)), Spans: make([]model.Span, 0, len(row))}
 		var rl rowLoc
 		if m.Lost == nil {
 			rl = loc.rows[r]

@@ -80,7 +80,8 @@ func (s *stmt) locateFields(fields []*ast.SelectField) (listLoc, error) {
 // reference the AST has there, with an optional alias: those are the items
 // kmsenc replaces or reads the name of.
 func (s *stmt) checkItem(f *ast.SelectField, sp span) error {
-	var want []string
+	var buf [3]string
+	want := buf[:0]
 	star := false
 	switch {
 	case f.WildCard != nil:
@@ -383,6 +384,9 @@ func (s *stmt) misread(i int) error {
 // lostOrFail splits the error of a locate function: a Lost for the model,
 // or, for a misread name, the refusal to return at once.
 func lostOrFail(err error) (lost, fail error) {
+	if err == nil {
+		return nil, nil
+	}
 	var m *misreadError
 	if errors.As(err, &m) {
 		return nil, err
