@@ -22,20 +22,26 @@
 //     every offset — and analysed apart; a RETURNING list is parsed as
 //     "SELECT <list> FROM <target>". The parser must find a placeholder
 //     exactly where the lexer found each '?'.
-//  4. The AST says what the statement means: names are resolved through
-//     scopes (FROM items, derived tables, CTEs, enclosing queries) to
-//     instances of declared tables, and every rule of DESIGN §5 is checked.
-//     The parser gives where expressions and select items start; the token
-//     stream says where they end (items of a select list, VALUES rows, SET
-//     lists, the end of WHERE). Every such finding is checked against the
-//     AST; when they disagree the statement is refused.
-//  5. The original text is edited at token offsets: constants of encrypted
-//     columns become placeholders, the key column and its placeholder are
-//     added to INSERTs, key and context columns are added to select lists
-//     under __kmsenc_<n> aliases, a key guard to pinned UPDATEs. Every '?' of
-//     the result has its Param, in text order. The AST is never printed:
-//     the database receives its own dialect. Generated names are quoted
-//     with backticks.
+//  4. The converter (convert*.go) turns the tree into the dialect-neutral
+//     statement model of rewrite/internal/model: names as written, every
+//     expression with all of its operands, a node kind it doesn't know
+//     refused. The parser gives where expressions and select items start;
+//     the token stream says where the parts kmsenc edits end (items of a
+//     select list, VALUES rows and values, SET lists, the end of WHERE).
+//     Every such finding is checked against the tree; where they disagree
+//     the part gets no span and a Lost error, and the planner refuses the
+//     statement if it needs that part. Constants are decoded from their
+//     tokens, as MySQL reads them (literal.go).
+//  5. The planner (rewrite/internal/planner), shared with PostgreSQL,
+//     applies every rule of DESIGN §5 and edits the original text at the
+//     model's spans: constants of encrypted columns become placeholders,
+//     the key column and its placeholder are added to INSERTs, key and
+//     context columns are added to select lists under __kmsenc_<n>
+//     aliases, a key guard to pinned UPDATEs. What is MySQL's own is the
+//     dialect (dialect.go): names in backticks, '?' placeholders whose
+//     Params are in text order, VALUES(c) and row aliases, how MySQL
+//     stores a constant, and refusals that never quote a constant. The
+//     AST is never printed: the database receives its own dialect.
 //
 // kmsenc reads a text as a server with the default SQL mode does: backslash
 // escapes in strings, "..." as a string, a UTF-8 connection. A statement

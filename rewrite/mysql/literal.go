@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 // errLiteral says why a literal can't become a parameter; the caller turns
@@ -178,4 +180,55 @@ func hexValue(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// literalFor converts a constant to the value MySQL would store for it in a
+// column whose plaintext type is t, or refuses where MySQL's conversion is
+// not the codec's: TRUE is the number 1; a hex or bit literal is a number
+// in a numeric column and bytes elsewhere; a number with a fraction or an
+// exponent keeps MySQL's own spelling in a text column, so it is only
+// taken for a float column.
+func literalFor(lit rewrite.Literal, kind model.LitKind, t schema.Type) (rewrite.Literal, error) {
+	switch v := lit.Go.(type) {
+	case bool:
+		if t != schema.Bool {
+			lit.Go = boolInt(v)
+		}
+	case float64:
+		if t != schema.Float {
+			return lit, &errLiteral{"a number with a fraction or an exponent is only taken for a float column; write it as a quoted string"}
+		}
+	case string:
+		if kind != model.LitHex && kind != model.LitBits {
+			break
+		}
+		switch t {
+		case schema.Text, schema.Bytes, schema.JSON:
+		case schema.Int, schema.Float:
+			if len(v) > 8 {
+				return lit, &errLiteral{"a hex or bit literal longer than 8 bytes is not a number"}
+			}
+			var n uint64
+			for i := 0; i < len(v); i++ {
+				n = n<<8 | uint64(v[i])
+			}
+			if n > 1<<63-1 {
+				return lit, &errLiteral{"a hex or bit literal out of int64 range"}
+			}
+			lit.Go = int64(n)
+			if t == schema.Float {
+				lit.Go = float64(n)
+			}
+		default:
+			return lit, &errLiteral{"a hex or bit literal can't be a " + string(t) + " value"}
+		}
+	}
+	return lit, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

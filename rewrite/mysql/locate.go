@@ -1,16 +1,24 @@
 package mysql
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/kmsenc/kmsenc/rewrite"
 )
 
-// This file finds, in the token stream, the parts of a statement the AST
+// This file finds, in the token stream, the parts of a statement the tree
 // describes. The TiDB parser gives the start offset of every expression and
 // select-list item, but not where they end: the ends are found in the
-// tokens, and every finding is checked against the AST (counts, names,
-// offsets); when they disagree the statement is refused.
+// tokens, and every finding is checked against the tree (counts, names,
+// offsets). When they disagree, the error is the Lost of the part in the
+// model: the planner refuses the statement if it must edit that part. When
+// they disagree on a name, or on how many columns a list writes (misread),
+// the statement is refused: kmsenc can't tell whether the database reads
+// the names as the parser or as the lexer does, and the planner's rules go
+// by the names.
 
 // listLoc is where the items of a select or RETURNING list are.
 type listLoc struct {
@@ -72,7 +80,8 @@ func (s *stmt) locateFields(fields []*ast.SelectField) (listLoc, error) {
 // reference the AST has there, with an optional alias: those are the items
 // kmsenc replaces or reads the name of.
 func (s *stmt) checkItem(f *ast.SelectField, sp span) error {
-	var want []string
+	var buf [3]string
+	want := buf[:0]
 	star := false
 	switch {
 	case f.WildCard != nil:
@@ -94,12 +103,15 @@ func (s *stmt) checkItem(f *ast.SelectField, sp span) error {
 		}
 	}
 	end, parts := s.nameTokens(sp.from, sp.to)
-	if len(parts) != len(want) {
+	if len(parts) == 0 && len(want) > 0 {
 		return s.lost(sp.from, "an item of the select list")
+	}
+	if len(parts) != len(want) {
+		return s.misread(sp.from)
 	}
 	for j := range parts {
 		if !strings.EqualFold(parts[j], want[j]) {
-			return s.lost(sp.from, "an item of the select list")
+			return s.misread(sp.from)
 		}
 	}
 	if star {
@@ -154,8 +166,11 @@ func (s *stmt) locateInsert(ins *ast.InsertStmt, tn *ast.TableName) (insertLoc, 
 		p++
 	}
 	end, parts := s.nameTokens(p, s.bodyEnd)
-	if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], tn.Name.O) {
-		return loc, s.lost(p, "the table name")
+	if len(parts) == 0 {
+		return loc, s.misread(p)
+	}
+	if !strings.EqualFold(parts[len(parts)-1], tn.Name.O) {
+		return loc, s.misread(p)
 	}
 	p = end
 	if s.kw(p, "partition") && s.isOp(p+1, "(") {
@@ -165,17 +180,23 @@ func (s *stmt) locateInsert(ins *ast.InsertStmt, tn *ast.TableName) (insertLoc, 
 		return s.locateSetList(ins, p)
 	}
 	if !s.isOp(p, "(") {
+		if len(ins.Columns) > 0 {
+			return loc, s.misread(p)
+		}
 		return loc, s.lost(p, "the column list")
 	}
 	loc.colsClose = s.match[p]
 	cols, _ := s.split(p+1, loc.colsClose, nil)
 	if len(cols) != len(ins.Columns) {
-		return loc, s.lost(p, "the column list")
+		return loc, s.misread(p)
 	}
 	for j, c := range cols {
 		end, parts := s.nameTokens(c.from, c.to)
-		if end != c.to || len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) {
+		if end != c.to || len(parts) == 0 {
 			return loc, s.lost(c.from, "the column "+ins.Columns[j].Name.O)
+		}
+		if !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) {
+			return loc, s.misread(c.from)
 		}
 	}
 	p = loc.colsClose + 1
@@ -212,7 +233,7 @@ func (s *stmt) locateInsert(ins *ast.InsertStmt, tn *ast.TableName) (insertLoc, 
 func (s *stmt) locateSetList(ins *ast.InsertStmt, p int) (insertLoc, error) {
 	var loc insertLoc
 	if !s.kw(p, "set") || len(ins.Lists) != 1 {
-		return loc, s.lost(p, "SET")
+		return loc, s.misread(p)
 	}
 	stop := s.bodyEnd
 	if s.alias != nil {
@@ -220,12 +241,15 @@ func (s *stmt) locateSetList(ins *ast.InsertStmt, p int) (insertLoc, error) {
 	}
 	items, end := s.split(p+1, stop, func(i int) bool { return s.kw(i, "on") && s.kw(i+1, "duplicate") })
 	if len(items) != len(ins.Columns) {
-		return loc, s.lost(p, "the SET list")
+		return loc, s.misread(p)
 	}
 	row := rowLoc{close: -1}
 	for j, it := range items {
 		e, parts := s.nameTokens(it.from, it.to)
-		if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) || !(s.isOp(e, "=") || s.isOp(e, ":=")) || e+1 >= it.to {
+		if len(parts) > 0 && !strings.EqualFold(parts[len(parts)-1], ins.Columns[j].Name.O) {
+			return loc, s.misread(it.from)
+		}
+		if len(parts) == 0 || !(s.isOp(e, "=") || s.isOp(e, ":=")) || e+1 >= it.to {
 			return loc, s.lost(it.from, "the assignment to "+ins.Columns[j].Name.O)
 		}
 		row.values = append(row.values, span{e + 1, it.to})
@@ -249,16 +273,19 @@ func (s *stmt) skipAlias(p int) int {
 func (s *stmt) locateOnDuplicate(ins *ast.InsertStmt, from int) (int, error) {
 	i := from
 	if !(s.kw(i, "on") && s.kw(i+1, "duplicate") && s.kw(i+2, "key") && s.kw(i+3, "update")) {
-		return 0, s.lost(i, "ON DUPLICATE KEY UPDATE")
+		return 0, s.misread(i)
 	}
 	items, _ := s.split(i+4, s.bodyEnd, nil)
 	if len(items) != len(ins.OnDuplicate) {
-		return 0, s.lost(i, "the assignments of ON DUPLICATE KEY UPDATE")
+		return 0, s.misread(i)
 	}
 	for j, it := range items {
 		_, parts := s.nameTokens(it.from, it.to)
-		if len(parts) == 0 || !strings.EqualFold(parts[len(parts)-1], ins.OnDuplicate[j].Column.Name.O) {
+		if len(parts) == 0 {
 			return 0, s.lost(it.from, "the assignment to "+ins.OnDuplicate[j].Column.Name.O)
+		}
+		if !strings.EqualFold(parts[len(parts)-1], ins.OnDuplicate[j].Column.Name.O) {
+			return 0, s.misread(it.from)
 		}
 	}
 	last := items[len(items)-1]
@@ -266,4 +293,103 @@ func (s *stmt) locateOnDuplicate(ins *ast.InsertStmt, from int) (int, error) {
 		return 0, s.lost(i, "the assignments of ON DUPLICATE KEY UPDATE")
 	}
 	return s.toks[last.to-1].End, nil
+}
+
+// literalSpan returns the tokens of the constant that starts at token i.
+func (s *stmt) literalSpan(i int) (span, bool) {
+	if i < 0 || i >= s.end {
+		return span{}, false
+	}
+	t := s.toks[i]
+	switch {
+	case (s.isOp(i, "-") || s.isOp(i, "+")) && i+1 < s.end && s.toks[i+1].Kind == Number:
+		return span{i, i + 2}, true
+	case t.Kind == Number || t.Kind == HexString || t.Kind == BitString || s.kwIn(i, "true", "false"):
+		return span{i, i + 1}, true
+	case t.Kind == Ident && strings.HasPrefix(s.sql[t.Start:t.End], "_") && i+1 < s.end && s.toks[i+1].Kind == String,
+		t.Kind == String:
+		j := i + 1
+		for j < s.end && s.toks[j].Kind == String {
+			j++
+		}
+		return span{i, j}, true
+	}
+	return span{}, false
+}
+
+// updateLoc is where the parts of an UPDATE are.
+type updateLoc struct {
+	values   []span // the value of each assignment
+	whereEnd int    // byte offset after the WHERE condition
+}
+
+// locateUpdate finds the assignments of UPDATE ... SET and the end of its
+// WHERE condition.
+func (s *stmt) locateUpdate(up *ast.UpdateStmt) (updateLoc, error) {
+	var loc updateLoc
+	set := s.findKeyword(1, s.end, "set")
+	if set < 0 {
+		return loc, s.misread(0)
+	}
+	clause := func(i int) bool { return s.kwIn(i, "where", "order", "limit") && !s.afterAS(i) }
+	items, end := s.split(set+1, s.end, clause)
+	if len(items) != len(up.List) {
+		return loc, s.misread(set)
+	}
+	for j, it := range items {
+		e, parts := s.nameTokens(it.from, it.to)
+		if len(parts) > 0 && !strings.EqualFold(parts[len(parts)-1], up.List[j].Column.Name.O) {
+			return loc, s.misread(it.from)
+		}
+		if len(parts) == 0 || !(s.isOp(e, "=") || s.isOp(e, ":=")) || e+1 >= it.to {
+			return loc, s.lost(it.from, "the assignment to "+up.List[j].Column.Name.O)
+		}
+		loc.values = append(loc.values, span{e + 1, it.to})
+	}
+	if up.Where == nil {
+		return loc, nil
+	}
+	if !s.kw(end, "where") || end+1 >= s.end || s.toks[end+1].Start != up.Where.OriginTextPosition() {
+		return loc, s.lost(end, "WHERE")
+	}
+	stop := s.end
+	for i := end + 1; i < s.end; i = s.skip(i) {
+		if s.kw(i, "order") && s.kw(i+1, "by") || s.kw(i, "limit") {
+			stop = i
+			break
+		}
+	}
+	if stop <= end+1 {
+		return loc, s.lost(end, "the WHERE condition")
+	}
+	loc.whereEnd = s.toks[stop-1].End
+	return loc, nil
+}
+
+// misreadError is a refusal of a statement whose tree names a table or
+// column other than its text does there: the converter never turns it into
+// a Lost.
+type misreadError struct{ err error }
+
+func (e *misreadError) Error() string { return e.err.Error() }
+func (e *misreadError) Unwrap() error { return e.err }
+
+// misread refuses a statement whose lexer and parser read the names at
+// token i differently (the parser reads invalid UTF-8 in a name as '?',
+// for one), or the columns of a list it writes.
+func (s *stmt) misread(i int) error {
+	return &misreadError{rewrite.Refuse(s.near(i), "kmsenc's MySQL lexer and the parser read a name of this statement differently, so kmsenc can't tell which table or column the database would read; write it plainly")}
+}
+
+// lostOrFail splits the error of a locate function: a Lost for the model,
+// or, for a misread name, the refusal to return at once.
+func lostOrFail(err error) (lost, fail error) {
+	if err == nil {
+		return nil, nil
+	}
+	var m *misreadError
+	if errors.As(err, &m) {
+		return nil, err
+	}
+	return err, nil
 }

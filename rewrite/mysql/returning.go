@@ -3,8 +3,6 @@ package mysql
 import (
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser/ast"
-
 	"github.com/kmsenc/kmsenc/rewrite"
 )
 
@@ -13,7 +11,7 @@ import (
 // (INSERT ... VALUES (...) AS new ON DUPLICATE KEY UPDATE c = new.c, MySQL
 // 8.0.19+). kmsenc finds them with its lexer, blanks them out of the text
 // the parser reads (spaces keep every offset the same), and analyses them
-// itself.
+// apart (convert_write.go).
 
 // returningClause is where a RETURNING clause is.
 type returningClause struct {
@@ -125,64 +123,6 @@ func (s *stmt) blank(i, j int) {
 	s.masked = string(b)
 }
 
-// returning analyses the RETURNING list over target, and returns the Output
-// that decrypts it, or nil when it returns no declared data. The list is
-// parsed as "SELECT <list> FROM <from>" (from writes target), laid out so
-// that its offsets are those of the original text.
-func (s *stmt) returning(target *rewrite.Relation, from string) (*rewrite.Output, error) {
-	if s.ret == nil {
-		return nil, nil
-	}
-	list := s.ret.list
-	if !s.mayReturnDeclared(list) {
-		return nil, nil
-	}
-	start, end := s.toks[list.from].Start, s.toks[list.to-1].End
-	if start < len("SELECT ") {
-		return nil, s.lost(list.from, "the RETURNING list")
-	}
-	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", start-len("SELECT ")))
-	b.WriteString("SELECT ")
-	b.WriteString(s.sql[start:end])
-	b.WriteString(" FROM ")
-	b.WriteString(from)
-	node, err := s.parse(b.String())
-	if err != nil {
-		return nil, rewrite.Refuse("RETURNING", "kmsenc can't parse the RETURNING list, so it can't tell what it returns of encrypted columns")
-	}
-	sel, ok := node.(*ast.SelectStmt)
-	if !ok || sel.Kind != ast.SelectStmtKindSelect || sel.Fields == nil || sel.Where != nil ||
-		sel.GroupBy != nil || sel.Having != nil || sel.OrderBy != nil || sel.Limit != nil || sel.With != nil {
-		return nil, s.lost(list.from, "the RETURNING list")
-	}
-	if err := s.checkParams(node, s.retText()); err != nil {
-		return nil, err
-	}
-	rel := *target
-	rel.Bare = true
-	if rel.Table != nil {
-		rel.Instance = &rewrite.TableInstance{Table: rel.Table, Relation: &rel}
-	}
-	sc := &rewrite.Scope{Rels: []*rewrite.Relation{&rel}}
-	items, err := s.outputs(sel.Fields.Fields, sc, []*rewrite.Relation{&rel})
-	if err != nil {
-		return nil, err
-	}
-	res := rewrite.NewResult(items)
-	if !res.Declared() {
-		return nil, nil
-	}
-	loc, err := s.locateFields(sel.Fields.Fields)
-	if err != nil {
-		return nil, err
-	}
-	if res.Cols, err = s.expand(items, loc, true); err != nil {
-		return nil, err
-	}
-	return rewrite.NewOutput(res)
-}
-
 // retText returns the original text with everything but the RETURNING
 // list blanked: the placeholders the list's parse must find.
 func (s *stmt) retText() string {
@@ -190,39 +130,6 @@ func (s *stmt) retText() string {
 	from, to := s.toks[s.ret.list.from].Start, s.toks[s.ret.list.to-1].End
 	copy(b[from:to], s.sql[from:to])
 	return string(b)
-}
-
-// planDynamic checks PREPARE name FROM '...' and EXECUTE IMMEDIATE '...':
-// the statement in the string is checked as if sent itself, and passes
-// only when it touches nothing. A statement held by a variable can't be
-// seen, so it is refused.
-func (s *stmt) planDynamic() (*rewrite.Plan, error) {
-	i := -1
-	switch {
-	case s.kw(0, "execute") && !s.kw(1, "immediate"):
-		// EXECUTE runs what a PREPARE that kmsenc checked prepared.
-		return s.passThrough(), nil
-	case s.kw(0, "prepare"):
-		i = s.findKeyword(1, s.end, "from")
-	case s.kw(0, "execute"):
-		i = 1
-	}
-	if i < 0 {
-		return nil, s.lost(0, "the statement being prepared")
-	}
-	j := i + 1
-	var b strings.Builder
-	for ; j < s.end && s.toks[j].Kind == String; j++ {
-		decodeString(s.sql[s.toks[j].Start:s.toks[j].End], &b)
-	}
-	if j == i+1 || j < s.end && !s.kw(j, "using") {
-		return nil, rewrite.Refuse(s.describe(0, 2), "kmsenc can't see the statement a variable or an expression holds, so it can't tell whether it reads encrypted columns; prepare a string constant, or use the driver's prepared statements")
-	}
-	inner, err := s.r.scan(b.String())
-	if err != nil || inner.touches || inner.dynamic {
-		return nil, rewrite.Refuse(s.describe(0, 2), "%s", classPrepare.reason())
-	}
-	return s.passThrough(), nil
 }
 
 // mayReturnDeclared reports whether a RETURNING list could return declared

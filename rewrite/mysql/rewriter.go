@@ -9,6 +9,7 @@ import (
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -124,8 +125,8 @@ func refuseLex(err error) error {
 	return rewrite.Refuse("", "kmsenc can't read this statement: %v", err)
 }
 
-// stmt is one statement being planned: its text, its tokens, and the edits
-// and markers the analysis adds.
+// stmt is one statement being planned: its text and its tokens, which the
+// converter follows to locate the parts of the parser's tree.
 type stmt struct {
 	r        *Rewriter
 	cfg      *schema.Config
@@ -137,8 +138,7 @@ type stmt struct {
 	encl  []int   // the innermost '(' around each token; -1 at the top level
 	end   int     // index after the last token of the statement (before a trailing ';')
 
-	params []int        // token indexes of the caller's '?', in order
-	taken  map[int]bool // '?' tokens an edit replaced
+	params []int // token indexes of the caller's '?', in order
 
 	// The text the parser reads: sql with a RETURNING clause and a row
 	// alias blanked out, so that offsets are the same.
@@ -147,11 +147,9 @@ type stmt struct {
 	alias   *rowAlias
 	bodyEnd int // the RETURNING keyword's index, or end
 
-	edits   rewrite.Edits
-	markers rewrite.Markers
-
-	// primaryKeyOnlyUnique: see rewrite.Plan.PrimaryKeyOnlyUnique.
-	primaryKeyOnlyUnique bool
+	// upsert: the expressions being converted are ON DUPLICATE KEY
+	// UPDATE's, where VALUES(c) is the proposed value.
+	upsert bool
 }
 
 func newStmt(r *Rewriter, sql string) (*stmt, error) {
@@ -159,7 +157,7 @@ func newStmt(r *Rewriter, sql string) (*stmt, error) {
 	if err != nil {
 		return nil, refuseLex(err)
 	}
-	s := &stmt{r: r, cfg: r.cfg, sql: sql, masked: sql, taken: map[int]bool{}}
+	s := &stmt{r: r, cfg: r.cfg, sql: sql, masked: sql}
 	s.toks = make([]Token, 0, len(all))
 	for _, t := range all {
 		if t.Flags&(FlagExecutable|FlagTiDB) != 0 {
@@ -218,26 +216,11 @@ func (s *stmt) plan() (*rewrite.Plan, error) {
 	if err := s.checkParams(node, s.masked); err != nil {
 		return nil, err
 	}
-	switch n := node.(type) {
-	case *ast.SelectStmt, *ast.SetOprStmt:
-		if s.ret != nil || s.alias != nil {
-			return nil, s.lost(0, "the statement")
-		}
-		return s.planSelect(n.(ast.ResultSetNode))
-	case *ast.InsertStmt:
-		return s.planInsert(n)
-	case *ast.UpdateStmt:
-		if s.ret != nil || s.alias != nil {
-			return nil, s.lost(0, "the statement")
-		}
-		return s.planUpdate(n)
-	case *ast.DeleteStmt:
-		if s.alias != nil {
-			return nil, s.lost(0, "the statement")
-		}
-		return s.planDelete(n)
+	st, err := s.statement(node)
+	if err != nil {
+		return nil, err
 	}
-	return nil, rewrite.Refuse(s.describe(0, min(s.end, 3)), "this kind of statement is not supported on tables with encrypted columns")
+	return planner.Plan(s.cfg, dialect{s}, st, s.numInput)
 }
 
 func (s *stmt) passThrough() *rewrite.Plan {
@@ -285,11 +268,11 @@ func (s *stmt) checkParams(n ast.Node, text string) error {
 		}
 	}
 	if len(pc.offsets) != want {
-		return rewrite.Refuse("", "kmsenc's MySQL lexer and the parser found different placeholders in this statement; write it more plainly")
+		return errParams
 	}
 	for _, off := range pc.offsets {
 		if i := s.tokAt(off); i < 0 || s.toks[i].Kind != Param {
-			return rewrite.Refuse("", "kmsenc's MySQL lexer and the parser found different placeholders in this statement; write it more plainly")
+			return errParams
 		}
 	}
 	return nil
@@ -308,35 +291,44 @@ func (c *paramCollector) Enter(n ast.Node) (ast.Node, bool) {
 
 func (c *paramCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
-// argOf returns the caller's argument number of the '?' token at byte
-// offset off, or -1.
-func (s *stmt) argOf(off int) int {
-	i := s.tokAt(off)
-	if i < 0 || s.toks[i].Kind != Param {
-		return -1
-	}
-	for n, j := range s.params {
-		if j == i {
-			return n
-		}
-	}
-	return -1
-}
-
-// finish builds the plan of a rewritten statement.
-func (s *stmt) finish(p *rewrite.Plan) (*rewrite.Plan, error) {
-	s.bindCallerParams()
-	sql, params, err := s.applyEdits()
-	if err != nil {
-		return nil, err
-	}
-	p.SQL, p.Params, p.NumInput = sql, params, s.numInput
-	return p, nil
-}
-
-// lost refuses a statement whose text kmsenc could not match to its AST.
+// lost returns the refusal of a part of the statement kmsenc could not find
+// in its text (a Lost of the model, or a refusal where the converter can't
+// go on).
 func (s *stmt) lost(i int, what string) error {
 	return rewrite.RefuseLost(s.near(i), what)
+}
+
+// planDynamic checks PREPARE name FROM '...' and EXECUTE IMMEDIATE '...':
+// the statement in the string is checked as if sent itself, and passes
+// only when it touches nothing. A statement held by a variable can't be
+// seen, so it is refused.
+func (s *stmt) planDynamic() (*rewrite.Plan, error) {
+	i := -1
+	switch {
+	case s.kw(0, "execute") && !s.kw(1, "immediate"):
+		// EXECUTE runs what a PREPARE that kmsenc checked prepared.
+		return s.passThrough(), nil
+	case s.kw(0, "prepare"):
+		i = s.findKeyword(1, s.end, "from")
+	case s.kw(0, "execute"):
+		i = 1
+	}
+	if i < 0 {
+		return nil, s.lost(0, "the statement being prepared")
+	}
+	j := i + 1
+	var b strings.Builder
+	for ; j < s.end && s.toks[j].Kind == String; j++ {
+		decodeString(s.sql[s.toks[j].Start:s.toks[j].End], &b)
+	}
+	if j == i+1 || j < s.end && !s.kw(j, "using") {
+		return nil, rewrite.Refuse(s.describe(0, 2), "kmsenc can't see the statement a variable or an expression holds, so it can't tell whether it reads encrypted columns; prepare a string constant, or use the driver's prepared statements")
+	}
+	inner, err := s.r.scan(b.String())
+	if err != nil || inner.touches || inner.dynamic {
+		return nil, rewrite.Refuse(s.describe(0, 2), "%s", classPrepare.reason())
+	}
+	return s.passThrough(), nil
 }
 
 // refuseNoBackslashEscapes refuses a statement that names the SQL mode

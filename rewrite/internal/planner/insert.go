@@ -54,7 +54,11 @@ func (p *planner) planInsert(ins *model.Insert) (*rewrite.Plan, error) {
 			if _, ok := e.(*model.Default); ok {
 				// The wrapper refuses a table whose encrypted columns have
 				// a database default, so DEFAULT stores NULL (bun writes it
-				// for nil pointers).
+				// for nil pointers). It stays in the text only where the
+				// text is known to hold it.
+				if !row.Spans[j].Located() {
+					return nil, lost(nil, "the value for "+col.AssociatedData())
+				}
 				continue
 			}
 			if err := p.encryptValue(e, row.Spans[j], col, r); err != nil {
@@ -126,6 +130,10 @@ func (p *planner) encryptValue(e model.Expr, sp model.Span, col *schema.Column, 
 	what := "the value for " + col.AssociatedData()
 	switch v := e.(type) {
 	case *model.Null:
+		// NULL stays in the text only where the text is known to hold it.
+		if !sp.Located() {
+			return lost(nil, what)
+		}
 		return nil
 	case *model.Default:
 		return rewrite.RefuseDefault(p.near(sp), col.Name)
