@@ -100,7 +100,8 @@ type SelectItem struct {
 	Star      bool
 	Qualifier []string
 	// Expr is the item's expression when not a star. A bare or qualified
-	// column reference is *ColumnRef (parentheses removed).
+	// column reference is *ColumnRef; parentheses are kept (Paren), so
+	// "(email)" is an expression over the column.
 	Expr Expr
 	// Name is the output column's name: the alias, else the name the
 	// database gives (a column's name, a function's name), else "".
@@ -240,8 +241,9 @@ const (
 	OpOrder                   // <, <=, >, >=, BETWEEN
 )
 
-// Compare is a comparison. Left and Right keep their parentheses removed;
-// Right has several entries for IN (a, b, c).
+// Compare is a comparison. Left and Right are the operands as written
+// (parentheses kept, as Paren); Right may hold the several entries of
+// IN (a, b, c).
 type Compare struct {
 	Op    Op
 	Left  Expr
