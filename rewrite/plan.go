@@ -3,20 +3,22 @@
 // encrypt under which row's data key, and how to decrypt the rows that come
 // back. It knows the schema file, and nothing of cryptography or drivers.
 //
-// The dialect packages (rewrite/postgres, rewrite/mysql) hold the lexers and
-// the parsers; this package holds the Plan types they share with the driver
-// wrapper, and what their analyses have in common once they have read a
-// statement's AST: the scopes that resolve names to instances of declared
-// tables and describe what each query outputs (scope.go, result.go), the
-// columns kmsenc adds to a select list and the Output built from them
-// (output.go), the edits of the original text (edit.go), the touches test on
-// words (touches.go), the parts of a plan about the rows written (rows.go),
-// and the refusals both dialects make (refusals.go). The wrapper uses only
-// the Plan types, Rewriter and NewCache.
+// This package holds what the driver wrapper uses: the Plan types, the
+// Rewriter interface, the plan cache (NewCache) and the refusal error. The
+// work is done below it (ARCHITECTURE.md §5):
 //
-// The rule above all (DESIGN §5): a statement that touches a table with
-// encrypted columns is either fully understood and rewritten, or refused with
-// an error matching ErrUnsupported before anything is sent.
+//   - rewrite/postgres and rewrite/mysql: each dialect's exact lexer, the
+//     classification of statements, its parser, and a converter from the
+//     parser's tree into the statement model;
+//   - rewrite/internal/model: the dialect-neutral statement model;
+//   - rewrite/internal/planner: the rules, written once: scopes and name
+//     resolution, what is rewritten and what is refused, the edits;
+//   - rewrite/internal/lexical: what the lexers share (the touches test on
+//     words, numbers, quoted names).
+//
+// The rule above all: a statement that touches a table with encrypted
+// columns is either fully understood and rewritten, or refused with an
+// error matching ErrUnsupported before anything is sent.
 package rewrite
 
 import (

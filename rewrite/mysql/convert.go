@@ -8,6 +8,7 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // This file converts the TiDB parser's tree of a statement into the
@@ -282,7 +283,7 @@ func (s *stmt) with(w *ast.WithClause) (*model.With, error) {
 			cte.Cols = append(cte.Cols, col.O)
 		}
 		if c.Query == nil || c.Query.Query == nil {
-			return nil, rewrite.RefuseRecursive(c.Name.O)
+			return nil, planner.RefuseRecursive(c.Name.O)
 		}
 		if !w.IsRecursive && !c.IsRecursive {
 			q, err := s.query(c.Query.Query)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // fromClause converts the FROM items of one query level (also the tables
@@ -28,7 +29,7 @@ func (s *stmt) fromItem(n ast.ResultSetNode) (model.From, error) {
 	case *ast.TableSource:
 		return s.tableSource(t)
 	}
-	return nil, rewrite.RefuseFromItem()
+	return nil, planner.RefuseFromItem()
 }
 
 func (s *stmt) join(t *ast.Join) (model.From, error) {
@@ -65,7 +66,7 @@ func (s *stmt) tableSource(t *ast.TableSource) (model.From, error) {
 		tr.ColAliases = cols
 		return tr, nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		q, err := s.query(src.(ast.ResultSetNode))
+		q, err := s.query(src)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +87,7 @@ func (s *stmt) tableSource(t *ast.TableSource) (model.From, error) {
 		j.Alias = alias
 		return j, nil
 	}
-	return nil, rewrite.RefuseFromItem()
+	return nil, planner.RefuseFromItem()
 }
 
 // tableRef converts a table name, with its alias. kmsenc writes the table

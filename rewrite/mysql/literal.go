@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
 	"github.com/kmsenc/kmsenc/schema"
 )
@@ -75,7 +76,7 @@ func decodeLiteral(sql string, toks []Token) (rewrite.Literal, error) {
 // decodeNumber reads an integer as int64 and anything with a fraction or an
 // exponent as float64.
 func decodeNumber(text string) (any, error) {
-	return rewrite.ParseNumber(text, 10)
+	return lexical.ParseNumber(text, 10)
 }
 
 // decodeString appends the value of a '...' or "..." token (with an optional

@@ -3,7 +3,7 @@ package mysql
 import (
 	"strings"
 
-	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 )
 
 // The TiDB parser knows neither MariaDB's RETURNING clause (INSERT ...
@@ -136,7 +136,7 @@ func (s *stmt) retText() string {
 // data: it names a declared table or column, or has a star. GORM's
 // "RETURNING `id`" needs no parse.
 func (s *stmt) mayReturnDeclared(list span) bool {
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	for i := list.from; i < list.to; i++ {
 		if s.isOp(i, "*") || touchesToken(s.cfg, s.sql, s.toks[i], &buf) {
 			return true

@@ -9,6 +9,7 @@ import (
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 	"github.com/kmsenc/kmsenc/schema"
 )
@@ -63,7 +64,7 @@ type scanned struct {
 // scan is the fast path: one pass of the lexer, without keeping tokens.
 func (r *Rewriter) scan(sql string) (scanned, error) {
 	var sc scanned
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	double := false
 	first := true
 	l := lexer{src: sql}
@@ -168,14 +169,14 @@ func newStmt(r *Rewriter, sql string) (*stmt, error) {
 		}
 	}
 	if severalStatements(s.toks, sql) {
-		return nil, rewrite.RefuseSeveralStatements()
+		return nil, planner.RefuseSeveralStatements()
 	}
 	s.end = len(s.toks)
 	for s.end > 0 && s.isOp(s.end-1, ";") {
 		s.end--
 	}
 	s.bodyEnd = s.end
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	for i, t := range s.toks {
 		switch {
 		case t.Kind == Param:
@@ -250,7 +251,7 @@ func (s *stmt) parse(text string) (node ast.StmtNode, err error) {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement (a syntax error, or syntax the TiDB parser doesn't know), so it can't tell what it does with encrypted columns")
 	}
 	if len(stmts) != 1 {
-		return nil, rewrite.RefuseSeveralStatements()
+		return nil, planner.RefuseSeveralStatements()
 	}
 	return stmts[0], nil
 }
@@ -295,7 +296,7 @@ func (c *paramCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // in its text (a Lost of the model, or a refusal where the converter can't
 // go on).
 func (s *stmt) lost(i int, what string) error {
-	return rewrite.RefuseLost(s.near(i), what)
+	return planner.RefuseLost(s.near(i), what)
 }
 
 // planDynamic checks PREPARE name FROM '...' and EXECUTE IMMEDIATE '...':

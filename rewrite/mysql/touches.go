@@ -1,7 +1,7 @@
 package mysql
 
 import (
-	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -12,7 +12,7 @@ import (
 // string counts when its text is such a name: a server running with
 // ANSI_QUOTES reads it as an identifier.
 func Touches(cfg *schema.Config, sql string, toks []Token) bool {
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	for _, t := range toks {
 		if touchesToken(cfg, sql, t, &buf) {
 			return true
@@ -23,25 +23,25 @@ func Touches(cfg *schema.Config, sql string, toks []Token) bool {
 
 // touchesToken is Touches for one token. buf is scratch space so that the
 // common case does not allocate.
-func touchesToken(cfg *schema.Config, sql string, t Token, buf *rewrite.NameBuf) bool {
+func touchesToken(cfg *schema.Config, sql string, t Token, buf *lexical.NameBuf) bool {
 	switch t.Kind {
 	case Ident:
 		text := sql[t.Start:t.End]
-		if rewrite.TouchesWord(cfg, text, buf) {
+		if lexical.TouchesWord(cfg, text, buf) {
 			return true
 		}
 		// "123abc" is one identifier to MySQL; a reader that splits off
 		// the number would see "abc": check both.
 		if isDigit(text[0]) {
-			if rest := afterNumber(text); rest != "" && rest != text && rewrite.TouchesWord(cfg, rest, buf) {
+			if rest := afterNumber(text); rest != "" && rest != text && lexical.TouchesWord(cfg, rest, buf) {
 				return true
 			}
 		}
 	case QuotedIdent:
-		return cfg.Touches(rewrite.Unquote(sql[t.Start:t.End]))
+		return cfg.Touches(lexical.Unquote(sql[t.Start:t.End]))
 	case String:
 		if t.Flags&FlagDouble != 0 {
-			return cfg.Touches(rewrite.Unquote(sql[t.Start:t.End]))
+			return cfg.Touches(lexical.Unquote(sql[t.Start:t.End]))
 		}
 	}
 	return false
@@ -86,7 +86,7 @@ func afterNumber(w string) string {
 // identValue returns the name an Ident or QuotedIdent token stands for.
 func identValue(sql string, t Token) string {
 	if t.Kind == QuotedIdent {
-		return rewrite.Unquote(sql[t.Start:t.End])
+		return lexical.Unquote(sql[t.Start:t.End])
 	}
 	return sql[t.Start:t.End]
 }

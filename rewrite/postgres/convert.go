@@ -5,6 +5,7 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // This file converts cockroachdb-parser's tree of a query into the
@@ -119,7 +120,7 @@ func (s *stmt) query(sel *tree.Select, rng span, lost error) (*model.Query, erro
 
 // errNotLocated is the Lost of parts kmsenc never locates (expression
 // subqueries, set operations): it never edits them.
-var errNotLocated = rewrite.RefuseLost("", "a subquery")
+var errNotLocated = planner.RefuseLost("", "a subquery")
 
 // subquery converts the query of a subquery expression.
 func (s *stmt) subquery(ss tree.SelectStatement) (*model.Query, error) {

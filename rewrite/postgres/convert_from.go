@@ -7,6 +7,7 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // fromItems converts the FROM items of one query level (also UPDATE ...
@@ -91,7 +92,7 @@ func (w *fromWalk) table(te tree.TableExpr) (model.From, error) {
 	case *tree.JoinTableExpr:
 		return w.join(t)
 	}
-	return nil, rewrite.RefuseFromItem()
+	return nil, planner.RefuseFromItem()
 }
 
 func (w *fromWalk) aliased(t *tree.AliasedTableExpr) (model.From, error) {
@@ -182,11 +183,11 @@ func (w *fromWalk) aliased(t *tree.AliasedTableExpr) (model.From, error) {
 		}
 		j, ok := inner.(*model.Join)
 		if !ok {
-			return nil, rewrite.RefuseFromItem()
+			return nil, planner.RefuseFromItem()
 		}
 		f = j
 	default:
-		return nil, rewrite.RefuseFromItem()
+		return nil, planner.RefuseFromItem()
 	}
 	if t.Ordinality && w.located() {
 		if !s.kw(w.p, "with") || !s.kw(w.p+1, "ordinality") {

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 )
 
 // errLiteral says why a literal can't become a parameter; the caller turns
@@ -68,7 +69,7 @@ func decodeNumber(text string) (any, error) {
 			clean = clean[2:]
 		}
 	}
-	return rewrite.ParseNumber(sign+clean, base)
+	return lexical.ParseNumber(sign+clean, base)
 }
 
 // decodeString returns the value of a String token: quotes removed,

@@ -5,8 +5,8 @@ import (
 
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
-	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // This file finds, in the token stream, the parts of a statement the AST
@@ -19,7 +19,7 @@ func (s *stmt) lost(i int, what string) error {
 	if i >= 0 && i < len(s.toks) {
 		near = excerpt(s.sql, s.toks[i].Start)
 	}
-	return rewrite.RefuseLost(near, what)
+	return planner.RefuseLost(near, what)
 }
 
 // listLoc is where the items of a select or RETURNING list are.

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 	"github.com/kmsenc/kmsenc/schema"
 )
@@ -71,7 +72,7 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 // scan is the fast path: one pass of the lexer, without keeping tokens,
 // that says whether sql touches a declared name and what its highest $n is.
 func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	backslash := false
 	l := lexer{src: sql}
 	for l.pos < len(sql) {
@@ -132,7 +133,7 @@ func refuseSCSChange(sql string) error {
 func (r *Rewriter) checkBackslashes(sql string, touches bool) error {
 	on, errOn := Lex(sql)
 	off := lexer{src: sql, backslashQuotes: true}
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	same := errOn == nil
 	i := 0
 	for off.pos < len(sql) {
@@ -202,7 +203,7 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 		}
 	}
 	if severalStatements(s.toks, sql) {
-		return nil, rewrite.RefuseSeveralStatements()
+		return nil, planner.RefuseSeveralStatements()
 	}
 	s.end = len(s.toks)
 	for s.end > 0 && s.isOp(s.end-1, ";") {
@@ -261,7 +262,7 @@ func (s *stmt) parse() (tree.Statement, error) {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement, so it can't tell what it does with encrypted columns: %v", err)
 	}
 	if len(stmts) != 1 {
-		return nil, rewrite.RefuseSeveralStatements()
+		return nil, planner.RefuseSeveralStatements()
 	}
 	if err := s.crossCheck(); err != nil {
 		return nil, err

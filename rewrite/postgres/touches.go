@@ -3,7 +3,7 @@ package postgres
 import (
 	"strconv"
 
-	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -17,7 +17,7 @@ const maxIdentLen = 63
 // that a reference the analysis misses can't slip by. A U&"..." identifier
 // counts as touching: its name is not read here.
 func Touches(cfg *schema.Config, sql string, toks []Token) bool {
-	var buf rewrite.NameBuf
+	var buf lexical.NameBuf
 	for _, t := range toks {
 		if touchesIdent(cfg, sql, t, &buf) {
 			return true
@@ -28,18 +28,18 @@ func Touches(cfg *schema.Config, sql string, toks []Token) bool {
 
 // touchesIdent is Touches for one token. buf is scratch space so that the
 // common case does not allocate.
-func touchesIdent(cfg *schema.Config, sql string, t Token, buf *rewrite.NameBuf) bool {
+func touchesIdent(cfg *schema.Config, sql string, t Token, buf *lexical.NameBuf) bool {
 	switch t.Kind {
 	case Ident:
 		text := sql[t.Start:t.End]
 		// PostgreSQL truncates a longer name; check both spellings.
-		return rewrite.TouchesWord(cfg, text, buf) ||
-			len(text) > maxIdentLen && rewrite.TouchesWord(cfg, text[:maxIdentLen], buf)
+		return lexical.TouchesWord(cfg, text, buf) ||
+			len(text) > maxIdentLen && lexical.TouchesWord(cfg, text[:maxIdentLen], buf)
 	case QuotedIdent:
 		if t.Flags&FlagUnicode != 0 {
 			return true
 		}
-		v := rewrite.Unquote(sql[t.Start:t.End])
+		v := lexical.Unquote(sql[t.Start:t.End])
 		if len(v) > maxIdentLen && cfg.Touches(v[:maxIdentLen]) {
 			return true
 		}
@@ -68,7 +68,7 @@ func foldIdent(s string) string {
 // identValue returns the name an Ident or QuotedIdent token stands for.
 func identValue(sql string, t Token) string {
 	if t.Kind == QuotedIdent {
-		return rewrite.Unquote(sql[t.Start:t.End])
+		return lexical.Unquote(sql[t.Start:t.End])
 	}
 	return foldIdent(sql[t.Start:t.End])
 }

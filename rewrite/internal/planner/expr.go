@@ -18,12 +18,12 @@ type rules struct {
 	aliases bool   // bare names may name select-list columns (ORDER BY, GROUP BY, HAVING)
 	// row is the row an upsert proposed (EXCLUDED, VALUES(c)); nil where
 	// there is none.
-	row *rewrite.Relation
+	row *Relation
 }
 
 // check refuses e if it computes on declared data, and analyses its
 // subqueries.
-func (p *planner) check(sc *rewrite.Scope, e model.Expr, r rules) error {
+func (p *planner) check(sc *Scope, e model.Expr, r rules) error {
 	if e == nil {
 		return nil
 	}
@@ -31,7 +31,7 @@ func (p *planner) check(sc *rewrite.Scope, e model.Expr, r rules) error {
 	return c.expr(e)
 }
 
-func (p *planner) checkAll(sc *rewrite.Scope, es []model.Expr, r rules) error {
+func (p *planner) checkAll(sc *Scope, es []model.Expr, r rules) error {
 	for _, e := range es {
 		if err := p.check(sc, e, r); err != nil {
 			return err
@@ -41,7 +41,7 @@ func (p *planner) checkAll(sc *rewrite.Scope, es []model.Expr, r rules) error {
 }
 
 // window checks a window definition: PARTITION BY, ORDER BY, frame offsets.
-func (p *planner) window(sc *rewrite.Scope, w *model.Window, r rules) error {
+func (p *planner) window(sc *Scope, w *model.Window, r rules) error {
 	if w == nil {
 		return nil
 	}
@@ -57,7 +57,7 @@ func (p *planner) window(sc *rewrite.Scope, w *model.Window, r rules) error {
 // checker walks one expression.
 type checker struct {
 	p     *planner
-	sc    *rewrite.Scope
+	sc    *Scope
 	rules rules
 }
 
@@ -145,7 +145,7 @@ func (c *checker) expr(e model.Expr) error {
 
 // resolve resolves a column reference, looking first at the select list's
 // aliases where the clause allows them.
-func (c *checker) resolve(n *model.ColumnRef) (rewrite.Ref, error) {
+func (c *checker) resolve(n *model.ColumnRef) (Ref, error) {
 	if c.rules.aliases && len(n.Qualifier) == 0 {
 		if rf, ok := outputRef(c.sc, n.Name); ok {
 			return rf, nil
@@ -156,13 +156,13 @@ func (c *checker) resolve(n *model.ColumnRef) (rewrite.Ref, error) {
 
 // refuseRef refuses a resolved reference that may not appear in an
 // expression.
-func (c *checker) refuseRef(rf rewrite.Ref, text string) error {
+func (c *checker) refuseRef(rf Ref, text string) error {
 	switch rf.Kind {
-	case rewrite.RefEncrypted:
+	case RefEncrypted:
 		return rewrite.Refuse(text, "%s is an encrypted column: the database only holds its ciphertext, so it can't be used in %s (only IS [NOT] NULL and count(%s) can); do this in the application after reading it", text, c.rules.what, text)
-	case rewrite.RefKey:
-		return rewrite.RefuseKeyColumnUse(text, c.rules.what)
-	case rewrite.RefWholeRow:
+	case RefKey:
+		return RefuseKeyColumnUse(text, c.rules.what)
+	case RefWholeRow:
 		return rewrite.Refuse(text, "a whole-row reference to a table with encrypted columns (%s) would expose ciphertext; name the columns", text)
 	}
 	return nil
@@ -179,7 +179,7 @@ func (c *checker) compare(n *model.Compare) error {
 				if err != nil {
 					return err
 				}
-				if rf.Kind == rewrite.RefKey {
+				if rf.Kind == RefKey {
 					return c.all(n.Right)
 				}
 			}
@@ -193,8 +193,8 @@ func (c *checker) compare(n *model.Compare) error {
 				if err != nil {
 					return err
 				}
-				if rf.Kind == rewrite.RefEncrypted {
-					return rewrite.RefuseEquality(cr.Text)
+				if rf.Kind == RefEncrypted {
+					return RefuseEquality(cr.Text)
 				}
 			}
 		}
@@ -233,9 +233,9 @@ func bareName(e model.Expr) *model.ColumnRef {
 }
 
 // resolve resolves a column reference in scope sc.
-func (p *planner) resolve(sc *rewrite.Scope, n *model.ColumnRef) (rewrite.Ref, error) {
+func (p *planner) resolve(sc *Scope, n *model.ColumnRef) (Ref, error) {
 	if len(n.Qualifier) == 0 {
-		var wholeRow func(*rewrite.Scope, string) bool
+		var wholeRow func(*Scope, string) bool
 		if p.d.WholeRowRefs() {
 			wholeRow = isWholeRow
 		}
@@ -243,7 +243,7 @@ func (p *planner) resolve(sc *rewrite.Scope, n *model.ColumnRef) (rewrite.Ref, e
 	}
 	r, outer, err := findRel(sc, n.Qualifier)
 	if err != nil || r == nil {
-		return rewrite.Ref{}, err
+		return Ref{}, err
 	}
 	rf, err := r.Column(n.Name)
 	rf.Outer = outer
@@ -253,7 +253,7 @@ func (p *planner) resolve(sc *rewrite.Scope, n *model.ColumnRef) (rewrite.Ref, e
 // isWholeRow reports whether c, which names no column at level, names a
 // relation with declared data: PostgreSQL reads it as a whole-row
 // reference ("SELECT u FROM users u").
-func isWholeRow(level *rewrite.Scope, c string) bool {
+func isWholeRow(level *Scope, c string) bool {
 	r, _, _ := findRel(level, []string{c})
 	return r != nil && r.HasDeclared()
 }
@@ -262,10 +262,10 @@ func isWholeRow(level *rewrite.Scope, c string) bool {
 // text order) names, searching from sc out. Names compare without case;
 // a qualifier that could name two relations of one level of which one
 // carries declared data is refused.
-func findRel(sc *rewrite.Scope, qual []string) (*rewrite.Relation, bool, error) {
+func findRel(sc *Scope, qual []string) (*Relation, bool, error) {
 	outer := false
 	for ; sc != nil; sc = sc.Parent {
-		var found []*rewrite.Relation
+		var found []*Relation
 		for _, r := range sc.Rels {
 			if named(r, qual) {
 				found = append(found, r)
@@ -288,7 +288,7 @@ func findRel(sc *rewrite.Scope, qual []string) (*rewrite.Relation, bool, error) 
 }
 
 // named reports whether a qualifier (table, or schema.table) names r.
-func named(r *rewrite.Relation, qual []string) bool {
+func named(r *Relation, qual []string) bool {
 	switch len(qual) {
 	case 1:
 		return r.Named(qual[0], "")
@@ -301,20 +301,20 @@ func named(r *rewrite.Relation, qual []string) bool {
 // outputRef resolves a bare name against the select list's aliases (ORDER
 // BY, GROUP BY and HAVING may use them); ok is false when no output column
 // with declared data has that name.
-func outputRef(sc *rewrite.Scope, c string) (rewrite.Ref, bool) {
+func outputRef(sc *Scope, c string) (Ref, bool) {
 	if sc == nil || sc.Outputs == nil {
-		return rewrite.Ref{}, false
+		return Ref{}, false
 	}
 	for _, oc := range sc.Outputs.Cols {
 		if oc.Hidden || !strings.EqualFold(oc.Name, c) {
 			continue
 		}
 		switch oc.Kind {
-		case rewrite.ColEncrypted:
-			return rewrite.Ref{Kind: rewrite.RefEncrypted, Instance: oc.Instance, Col: oc.Col}, true
-		case rewrite.ColKey:
-			return rewrite.Ref{Kind: rewrite.RefKey, Instance: oc.Instance}, true
+		case ColEncrypted:
+			return Ref{Kind: RefEncrypted, Instance: oc.Instance, Col: oc.Col}, true
+		case ColKey:
+			return Ref{Kind: RefKey, Instance: oc.Instance}, true
 		}
 	}
-	return rewrite.Ref{}, false
+	return Ref{}, false
 }

@@ -8,7 +8,7 @@ import (
 // from analyses the FROM items of one query level (also UPDATE ... FROM,
 // DELETE ... USING and the tables of a multi-table UPDATE or DELETE) into
 // sc, and returns the relations "*" covers, in order.
-func (p *planner) from(items []model.From, sc *rewrite.Scope, m mode) ([]*rewrite.Relation, error) {
+func (p *planner) from(items []model.From, sc *Scope, m mode) ([]*Relation, error) {
 	w := &fromWalk{p: p, sc: sc, m: m}
 	for _, f := range items {
 		if _, err := w.item(f); err != nil {
@@ -21,13 +21,13 @@ func (p *planner) from(items []model.From, sc *rewrite.Scope, m mode) ([]*rewrit
 // fromWalk builds the relations of one query level's FROM items.
 type fromWalk struct {
 	p      *planner
-	sc     *rewrite.Scope
+	sc     *Scope
 	m      mode
-	leaves []*rewrite.Relation
+	leaves []*Relation
 }
 
-func (w *fromWalk) item(f model.From) ([]*rewrite.Relation, error) {
-	var r *rewrite.Relation
+func (w *fromWalk) item(f model.From) ([]*Relation, error) {
+	var r *Relation
 	var alias string
 	var cols []string
 	switch t := f.(type) {
@@ -45,7 +45,7 @@ func (w *fromWalk) item(f model.From) ([]*rewrite.Relation, error) {
 			return nil, t.Lost
 		}
 		// Only a LATERAL subquery sees the FROM items before it.
-		parent := &rewrite.Scope{Parent: w.sc.Parent, CTEs: w.sc.CTEs}
+		parent := &Scope{Parent: w.sc.Parent, CTEs: w.sc.CTEs}
 		if t.Lateral {
 			parent = w.sc
 		}
@@ -57,18 +57,18 @@ func (w *fromWalk) item(f model.From) ([]*rewrite.Relation, error) {
 		if err != nil {
 			return nil, err
 		}
-		r = &rewrite.Relation{Derived: res, Ref: t.Ref}
+		r = &Relation{Derived: res, Ref: t.Ref}
 		alias, cols = t.Alias, t.ColAliases
 	case *model.FuncTable:
 		if err := w.p.checkAll(w.sc, t.Args, rules{what: "a function in FROM"}); err != nil {
 			return nil, err
 		}
-		r = &rewrite.Relation{Opaque: true, Alias: t.Name}
+		r = &Relation{Opaque: true, Alias: t.Name}
 		alias = t.Alias
 	case *model.Join:
 		return w.join(t)
 	default:
-		return nil, rewrite.RefuseFromItem()
+		return nil, RefuseFromItem()
 	}
 	if alias != "" {
 		r.Alias, r.Aliased = alias, true
@@ -83,25 +83,25 @@ func (w *fromWalk) item(f model.From) ([]*rewrite.Relation, error) {
 	}
 	w.sc.Rels = append(w.sc.Rels, r)
 	w.leaves = append(w.leaves, r)
-	return []*rewrite.Relation{r}, nil
+	return []*Relation{r}, nil
 }
 
 // tableRel makes the relation of a table named in FROM: a CTE in scope, or
 // a table (declared or not).
-func (p *planner) tableRel(t *model.TableRef, sc *rewrite.Scope) (*rewrite.Relation, error) {
+func (p *planner) tableRel(t *model.TableRef, sc *Scope) (*Relation, error) {
 	if t.Schema == "" {
 		if c := sc.FindCTE(t.Name); c != nil {
-			return &rewrite.Relation{Alias: t.Name, Ref: t.Ref, Derived: c.Result}, nil
+			return &Relation{Alias: t.Name, Ref: t.Ref, Derived: c.Result}, nil
 		}
 	}
-	r := rewrite.TableRelation(p.cfg, t.Name)
+	r := TableRelation(p.cfg, t.Name)
 	r.Schema, r.Ref, r.Bare = t.Schema, t.Ref, t.Bare
 	return r, nil
 }
 
 // targetRel makes the relation of the table a statement writes.
-func (p *planner) targetRel(t *model.TableRef) *rewrite.Relation {
-	r := rewrite.TableRelation(p.cfg, t.Name)
+func (p *planner) targetRel(t *model.TableRef) *Relation {
+	r := TableRelation(p.cfg, t.Name)
 	r.Schema, r.Ref, r.Bare = t.Schema, t.Ref, t.Bare
 	if t.Alias != "" {
 		r.Alias, r.Aliased = t.Alias, true
@@ -109,7 +109,7 @@ func (p *planner) targetRel(t *model.TableRef) *rewrite.Relation {
 	return r
 }
 
-func (w *fromWalk) join(j *model.Join) ([]*rewrite.Relation, error) {
+func (w *fromWalk) join(j *model.Join) ([]*Relation, error) {
 	before, leaves := len(w.sc.Rels), len(w.leaves)
 	left, err := w.item(j.Left)
 	if err != nil {
@@ -119,7 +119,7 @@ func (w *fromWalk) join(j *model.Join) ([]*rewrite.Relation, error) {
 	if err != nil {
 		return nil, err
 	}
-	both := append(append([]*rewrite.Relation{}, left...), right...)
+	both := append(append([]*Relation{}, left...), right...)
 	switch {
 	case j.On != nil:
 		if err := w.p.check(w.sc, j.On, rules{what: "a join condition"}); err != nil {
@@ -127,11 +127,11 @@ func (w *fromWalk) join(j *model.Join) ([]*rewrite.Relation, error) {
 		}
 	case len(j.Using) > 0:
 		c := &checker{p: w.p, rules: rules{what: "a join condition (USING)"}}
-		if err := rewrite.UsingJoin(both, j.Using, c.refuseRef); err != nil {
+		if err := UsingJoin(both, j.Using, c.refuseRef); err != nil {
 			return nil, err
 		}
 	case j.Natural:
-		if err := rewrite.NaturalJoin(both); err != nil {
+		if err := NaturalJoin(both); err != nil {
 			return nil, err
 		}
 	}
@@ -146,8 +146,8 @@ func (w *fromWalk) join(j *model.Join) ([]*rewrite.Relation, error) {
 	}
 	w.sc.Rels = w.sc.Rels[:before]
 	w.leaves = w.leaves[:leaves]
-	r := &rewrite.Relation{Opaque: true, Alias: j.Alias, Aliased: true}
+	r := &Relation{Opaque: true, Alias: j.Alias, Aliased: true}
 	w.sc.Rels = append(w.sc.Rels, r)
 	w.leaves = append(w.leaves, r)
-	return []*rewrite.Relation{r}, nil
+	return []*Relation{r}, nil
 }

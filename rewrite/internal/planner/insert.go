@@ -14,7 +14,7 @@ import (
 // and 2).
 func (p *planner) planInsert(ins *model.Insert) (*rewrite.Plan, error) {
 	if ins.With {
-		return nil, rewrite.RefuseWith("INSERT")
+		return nil, RefuseWith("INSERT")
 	}
 	target := p.targetRel(ins.Target)
 	if target.Table == nil {
@@ -27,17 +27,17 @@ func (p *planner) planInsert(ins *model.Insert) (*rewrite.Plan, error) {
 	case ins.Query != nil:
 		return nil, rewrite.Refuse("SELECT", "INSERT ... SELECT into %s would copy values the application never sees, so kmsenc can't encrypt them; read the rows and insert them with VALUES", t.Name)
 	case len(ins.Columns) == 0:
-		return nil, rewrite.RefuseUnnamedColumns(ins.Target.Name, t)
+		return nil, RefuseUnnamedColumns(ins.Target.Name, t)
 	}
 	for _, c := range ins.Columns {
 		if t.IsKeyColumn(c) {
-			return nil, rewrite.RefuseInsertKeyColumn(c, t)
+			return nil, RefuseInsertKeyColumn(c, t)
 		}
 	}
 	if ins.Lost != nil {
 		return nil, ins.Lost
 	}
-	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
+	sc := &Scope{Rels: []*Relation{target}}
 	rows := make([]rewrite.Row, len(ins.Rows))
 	for r, row := range ins.Rows {
 		if len(row.Values) != len(ins.Columns) {
@@ -99,7 +99,7 @@ func (p *planner) column(name string) string {
 
 // insertPlain checks an INSERT into a table without encrypted columns: it
 // passes through unless it copies or returns declared data.
-func (p *planner) insertPlain(ins *model.Insert, target *rewrite.Relation) (*rewrite.Plan, error) {
+func (p *planner) insertPlain(ins *model.Insert, target *Relation) (*rewrite.Plan, error) {
 	if ins.Query != nil {
 		// The rows come from a query: it may read declared tables, but
 		// not copy their encrypted columns.
@@ -107,7 +107,7 @@ func (p *planner) insertPlain(ins *model.Insert, target *rewrite.Relation) (*rew
 			return nil, err
 		}
 	}
-	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
+	sc := &Scope{Rels: []*Relation{target}}
 	for _, row := range ins.Rows {
 		if err := p.checkAll(sc, row.Values, rules{what: "VALUES"}); err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func (p *planner) encryptValue(e model.Expr, sp model.Span, col *schema.Column, 
 		}
 		return nil
 	case *model.Default:
-		return rewrite.RefuseDefault(p.near(sp), col.Name)
+		return RefuseDefault(p.near(sp), col.Name)
 	case *model.Param:
 		if !sp.Located() || sp != v.Span {
 			return lost(nil, what)
@@ -191,7 +191,7 @@ func (p *planner) valueOf(e model.Expr) (rewrite.Value, bool) {
 
 // rowContext builds the encryption context of one inserted row.
 func (p *planner) rowContext(t *schema.Table, cols []string, row *model.Row) ([]rewrite.ContextValue, error) {
-	return rewrite.RowContext(t, func(column string) (rewrite.Value, error) {
+	return RowContext(t, func(column string) (rewrite.Value, error) {
 		j := -1
 		for k, c := range cols {
 			if strings.EqualFold(c, column) {
@@ -206,23 +206,23 @@ func (p *planner) rowContext(t *schema.Table, cols []string, row *model.Row) ([]
 				return v, nil
 			}
 		}
-		return rewrite.Value{}, rewrite.RefuseContextValue(p.near(row.Spans[j]), column)
+		return rewrite.Value{}, RefuseContextValue(p.near(row.Spans[j]), column)
 	})
 }
 
 // returning analyses a RETURNING list over target and returns the Output
 // that decrypts it, or nil when it returns no declared data. extra are the
 // statement's other tables (UPDATE ... FROM, DELETE ... USING).
-func (p *planner) returning(ret *model.Returning, target *rewrite.Relation, extra ...*rewrite.Relation) (*rewrite.Output, error) {
+func (p *planner) returning(ret *model.Returning, target *Relation, extra ...*Relation) (*rewrite.Output, error) {
 	if ret == nil {
 		return nil, nil
 	}
-	sc := &rewrite.Scope{Rels: append([]*rewrite.Relation{target}, extra...)}
-	items, err := p.outputs(ret.Items, sc, []*rewrite.Relation{target})
+	sc := &Scope{Rels: append([]*Relation{target}, extra...)}
+	items, err := p.outputs(ret.Items, sc, []*Relation{target})
 	if err != nil {
 		return nil, err
 	}
-	res := rewrite.NewResult(items)
+	res := NewResult(items)
 	if !res.Declared() {
 		return nil, nil
 	}
@@ -238,5 +238,5 @@ func (p *planner) returning(ret *model.Returning, target *rewrite.Relation, extr
 	if res.Cols, err = p.expand(items, ret.Items, ret.ListEnd, true); err != nil {
 		return nil, err
 	}
-	return rewrite.NewOutput(res)
+	return NewOutput(res)
 }

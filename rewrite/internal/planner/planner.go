@@ -77,8 +77,8 @@ type planner struct {
 	st       *model.Statement
 	numInput int
 
-	edits   rewrite.Edits
-	markers rewrite.Markers
+	edits   Edits
+	markers Markers
 	slots   []*slot
 	plain   map[int]*slot // Numbered: caller argument -> its shared slot
 	taken   map[int]bool  // byte offsets of caller placeholders an edit replaced
@@ -91,14 +91,14 @@ type planner struct {
 // placeholders, plain uses of a caller argument share one slot; every other
 // slot (an encrypted value, a wrapped key, a guard) is used once.
 type slot struct {
-	rewrite.Slot
+	Slot
 	callerArg int // >= 0: a plain use of caller argument callerArg
 	pos       int // byte offset of its first use
 	seq       int
 }
 
-func text(t string) rewrite.Piece  { return rewrite.Piece{Text: t} }
-func param(sl *slot) rewrite.Piece { return rewrite.Piece{Slot: &sl.Slot} }
+func text(t string) Piece  { return Piece{Text: t} }
+func param(sl *slot) Piece { return Piece{Slot: &sl.Slot} }
 func (p *planner) passThrough() *rewrite.Plan {
 	return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: p.st.SQL, NumInput: p.numInput}
 }
@@ -106,7 +106,7 @@ func (p *planner) passThrough() *rewrite.Plan {
 // newSlot makes a slot used once, at byte offset pos.
 func (p *planner) newSlot(prm rewrite.Param, pos int) *slot {
 	p.seq++
-	sl := &slot{Slot: rewrite.Slot{Param: prm}, callerArg: -1, pos: pos, seq: p.seq}
+	sl := &slot{Slot: Slot{Param: prm}, callerArg: -1, pos: pos, seq: p.seq}
 	p.slots = append(p.slots, sl)
 	return sl
 }
@@ -123,7 +123,7 @@ func (p *planner) plainSlot(arg, pos int) *slot {
 	if p.plain == nil {
 		p.plain = make(map[int]*slot)
 	}
-	sl := &slot{Slot: rewrite.Slot{Param: rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Arg(arg)}}, callerArg: arg, pos: pos}
+	sl := &slot{Slot: Slot{Param: rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Arg(arg)}}, callerArg: arg, pos: pos}
 	p.plain[arg] = sl
 	p.slots = append(p.slots, sl)
 	return sl
@@ -135,7 +135,7 @@ func (p *planner) replace(sp model.Span, prm rewrite.Param) {
 }
 
 // insert inserts pieces at byte offset at.
-func (p *planner) insert(at int, pieces ...rewrite.Piece) { p.edits.Insert(at, pieces...) }
+func (p *planner) insert(at int, pieces ...Piece) { p.edits.Insert(at, pieces...) }
 
 // finish builds the plan of a rewritten statement: the caller's remaining
 // placeholders bound, slots numbered, edits applied.
@@ -150,7 +150,7 @@ func (p *planner) finish(plan *rewrite.Plan) (*rewrite.Plan, error) {
 		params = p.numberSlots()
 	}
 	sql, err := p.edits.Apply(p.st.SQL,
-		func(sl *rewrite.Slot) string {
+		func(sl *Slot) string {
 			if !p.d.Numbered() {
 				// Positional placeholders: the Params are the slots in
 				// the order the text holds them.
@@ -200,5 +200,5 @@ func lost(err error, what string) error {
 	if err != nil {
 		return err
 	}
-	return rewrite.RefuseLost("", what)
+	return RefuseLost("", what)
 }

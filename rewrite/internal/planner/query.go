@@ -36,7 +36,7 @@ func (p *planner) planSelect(q *model.Query) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := rewrite.NewOutput(res)
+	out, err := NewOutput(res)
 	if err != nil {
 		return nil, err
 	}
@@ -49,14 +49,14 @@ func (p *planner) planSelect(q *model.Query) (*rewrite.Plan, error) {
 }
 
 // query analyses a query. top says its output goes to the caller.
-func (p *planner) query(q *model.Query, parent *rewrite.Scope, m mode, top bool) (*rewrite.Result, error) {
-	sc := &rewrite.Scope{Parent: parent}
+func (p *planner) query(q *model.Query, parent *Scope, m mode, top bool) (*Result, error) {
+	sc := &Scope{Parent: parent}
 	if err := p.with(q.With, sc, m); err != nil {
 		return nil, err
 	}
-	var res *rewrite.Result
-	var items []rewrite.Item
-	body := &rewrite.Scope{Parent: sc} // the scope ORDER BY sees
+	var res *Result
+	var items []Item
+	body := &Scope{Parent: sc} // the scope ORDER BY sees
 	switch b := q.Body.(type) {
 	case *model.Select:
 		var err error
@@ -75,23 +75,23 @@ func (p *planner) query(q *model.Query, parent *rewrite.Scope, m mode, top bool)
 				return nil, err
 			}
 		}
-		res = &rewrite.Result{Opaque: true}
+		res = &Result{Opaque: true}
 	case *model.Values:
 		for _, row := range b.Rows {
 			if err := p.checkAll(sc, row, rules{what: "a VALUES list"}); err != nil {
 				return nil, err
 			}
 		}
-		res = &rewrite.Result{Opaque: true}
+		res = &Result{Opaque: true}
 	case *model.TableQuery:
 		r, err := p.tableRel(b.Table, sc)
 		if err != nil {
 			return nil, err
 		}
 		if r.HasDeclared() && m != modeExists {
-			return nil, rewrite.RefuseTableStatement(b.Table.Name)
+			return nil, RefuseTableStatement(b.Table.Name)
 		}
-		res = &rewrite.Result{Opaque: true}
+		res = &Result{Opaque: true}
 	default:
 		return nil, rewrite.Refuse("", "this kind of query is not supported in statements on encrypted tables")
 	}
@@ -112,18 +112,18 @@ func (p *planner) query(q *model.Query, parent *rewrite.Scope, m mode, top bool)
 }
 
 // with analyses the CTEs of a WITH into sc.
-func (p *planner) with(w *model.With, sc *rewrite.Scope, m mode) error {
+func (p *planner) with(w *model.With, sc *Scope, m mode) error {
 	if w == nil {
 		return nil
 	}
 	if w.Recursive {
-		return rewrite.RefuseRecursive("WITH RECURSIVE")
+		return RefuseRecursive("WITH RECURSIVE")
 	}
-	sc.CTEs = map[string]*rewrite.CTE{}
+	sc.CTEs = map[string]*CTE{}
 	for _, c := range w.CTEs {
 		switch {
 		case c.Recursive:
-			return rewrite.RefuseRecursive(c.Name)
+			return RefuseRecursive(c.Name)
 		case c.Writes || c.Query == nil:
 			return rewrite.Refuse(c.Name, "a WITH query that writes (INSERT/UPDATE/DELETE in WITH) is not supported in statements on encrypted tables")
 		}
@@ -132,25 +132,25 @@ func (p *planner) with(w *model.With, sc *rewrite.Scope, m mode) error {
 			cm = modeEdit
 		}
 		// A CTE sees the CTEs before it, and not itself.
-		res, err := p.query(c.Query, &rewrite.Scope{Parent: sc.Parent, CTEs: maps.Clone(sc.CTEs)}, cm, false)
+		res, err := p.query(c.Query, &Scope{Parent: sc.Parent, CTEs: maps.Clone(sc.CTEs)}, cm, false)
 		if err != nil {
 			return err
 		}
 		if len(c.Cols) > 0 {
 			// WITH s(a, b) AS (...) renames the first columns.
-			r := &rewrite.Relation{Alias: c.Name, Derived: res}
+			r := &Relation{Alias: c.Name, Derived: res}
 			if err := r.RenameColumns(c.Cols); err != nil {
 				return err
 			}
 			res = r.Derived
 		}
-		sc.CTEs[strings.ToLower(c.Name)] = &rewrite.CTE{Result: res}
+		sc.CTEs[strings.ToLower(c.Name)] = &CTE{Result: res}
 	}
 	return nil
 }
 
 // selectClause analyses one SELECT ... FROM ... level into sc.
-func (p *planner) selectClause(s *model.Select, sc *rewrite.Scope, m mode, top bool) (*rewrite.Result, []rewrite.Item, error) {
+func (p *planner) selectClause(s *model.Select, sc *Scope, m mode, top bool) (*Result, []Item, error) {
 	rels, err := p.from(s.From, sc, m)
 	if err != nil {
 		return nil, nil, err
@@ -162,12 +162,12 @@ func (p *planner) selectClause(s *model.Select, sc *rewrite.Scope, m mode, top b
 	if err != nil {
 		return nil, nil, err
 	}
-	res := rewrite.NewResult(items)
+	res := NewResult(items)
 	sc.Outputs = res
 	if c := res.FirstDeclared(); c != nil {
 		switch {
 		case s.Distinct:
-			return nil, nil, rewrite.RefuseDistinct(c)
+			return nil, nil, RefuseDistinct(c)
 		case s.Into:
 			return nil, nil, rewrite.Refuse("INTO", "SELECT ... INTO would store the ciphertext of %s where kmsenc can't decrypt it; select the rows instead", c.Describe())
 		}
@@ -194,18 +194,18 @@ func (p *planner) selectClause(s *model.Select, sc *rewrite.Scope, m mode, top b
 			return nil, nil, err
 		}
 	}
-	if !res.Declared() && rewrite.HasStar(items) {
+	if !res.Declared() && HasStar(items) {
 		// Plain output with runs of unknown columns: to an outer query, a
 		// relation with unknown plain columns.
-		res = &rewrite.Result{Opaque: true}
+		res = &Result{Opaque: true}
 	}
 	return res, items, nil
 }
 
 // outputs analyses the items of a select (or RETURNING) list. rels are the
 // relations "*" covers, in FROM order.
-func (p *planner) outputs(list []*model.SelectItem, sc *rewrite.Scope, rels []*rewrite.Relation) ([]rewrite.Item, error) {
-	items := make([]rewrite.Item, 0, len(list))
+func (p *planner) outputs(list []*model.SelectItem, sc *Scope, rels []*Relation) ([]Item, error) {
+	items := make([]Item, 0, len(list))
 	for _, it := range list {
 		item, err := p.outputItem(it, sc, rels)
 		if err != nil {
@@ -216,58 +216,58 @@ func (p *planner) outputs(list []*model.SelectItem, sc *rewrite.Scope, rels []*r
 	return items, nil
 }
 
-func (p *planner) outputItem(it *model.SelectItem, sc *rewrite.Scope, rels []*rewrite.Relation) (rewrite.Item, error) {
+func (p *planner) outputItem(it *model.SelectItem, sc *Scope, rels []*Relation) (Item, error) {
 	if it.Star {
 		if len(it.Qualifier) == 0 {
-			return rewrite.StarItem(rels)
+			return StarItem(rels)
 		}
 		return p.qualifiedStar(it.Qualifier, sc, rels, it.Text)
 	}
 	if cr, ok := it.Expr.(*model.ColumnRef); ok {
 		rf, err := p.resolve(sc, cr)
 		if err != nil {
-			return rewrite.Item{}, err
+			return Item{}, err
 		}
-		if rf.Kind == rewrite.RefWholeRow {
-			return rewrite.Item{}, rewrite.Refuse(cr.Text, "a whole-row reference to a table with encrypted columns (%s) would return ciphertext; select its columns or %s.*", cr.Text, cr.Text)
+		if rf.Kind == RefWholeRow {
+			return Item{}, rewrite.Refuse(cr.Text, "a whole-row reference to a table with encrypted columns (%s) would return ciphertext; select its columns or %s.*", cr.Text, cr.Text)
 		}
 		name := it.Name
 		if name == "" {
 			name = cr.Name
 		}
 		col := rf.Output(name)
-		if rf.Outer && col.Kind != rewrite.ColPlain {
-			return rewrite.Item{}, rewrite.RefuseOuter(cr.Text)
+		if rf.Outer && col.Kind != ColPlain {
+			return Item{}, RefuseOuter(cr.Text)
 		}
-		return rewrite.Item{Cols: []rewrite.ResultColumn{col}}, nil
+		return Item{Cols: []ResultColumn{col}}, nil
 	}
 	if err := p.check(sc, it.Expr, rules{what: "the select list"}); err != nil {
-		return rewrite.Item{}, err
+		return Item{}, err
 	}
-	return rewrite.Item{Cols: []rewrite.ResultColumn{{Kind: rewrite.ColPlain, Name: it.Name}}}, nil
+	return Item{Cols: []ResultColumn{{Kind: ColPlain, Name: it.Name}}}, nil
 }
 
 // qualifiedStar analyses "t.*".
-func (p *planner) qualifiedStar(qual []string, sc *rewrite.Scope, rels []*rewrite.Relation, text string) (rewrite.Item, error) {
+func (p *planner) qualifiedStar(qual []string, sc *Scope, rels []*Relation, text string) (Item, error) {
 	for _, r := range rels {
 		if named(r, qual) {
-			return rewrite.Item{Star: true, Rels: []*rewrite.Relation{r}, Cols: rewrite.StarColumns(r)}, nil
+			return Item{Star: true, Rels: []*Relation{r}, Cols: StarColumns(r)}, nil
 		}
 	}
 	r, _, err := findRel(sc, qual)
 	if err != nil {
-		return rewrite.Item{}, err
+		return Item{}, err
 	}
 	if r != nil && r.HasDeclared() {
-		return rewrite.Item{}, rewrite.RefuseOuter(text)
+		return Item{}, RefuseOuter(text)
 	}
-	return rewrite.Item{Star: true, Cols: []rewrite.ResultColumn{{Kind: rewrite.ColRun}}}, nil
+	return Item{Star: true, Cols: []ResultColumn{{Kind: ColRun}}}, nil
 }
 
 // sortKeys checks ORDER BY and GROUP BY keys: a key may name an output
 // column, by name or by position, or be an expression over the FROM items
 // (sc).
-func (p *planner) sortKeys(keys []*model.SortKey, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
+func (p *planner) sortKeys(keys []*model.SortKey, items []Item, res *Result, sc *Scope, what string) error {
 	for _, k := range keys {
 		if err := p.sortKey(k, items, res, sc, what); err != nil {
 			return err
@@ -277,7 +277,7 @@ func (p *planner) sortKeys(keys []*model.SortKey, items []rewrite.Item, res *rew
 }
 
 // sortExprs checks keys given as expressions (DISTINCT ON).
-func (p *planner) sortExprs(keys []model.Expr, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
+func (p *planner) sortExprs(keys []model.Expr, items []Item, res *Result, sc *Scope, what string) error {
 	for _, e := range keys {
 		if err := p.sortKey(&model.SortKey{Expr: e}, items, res, sc, what); err != nil {
 			return err
@@ -286,7 +286,7 @@ func (p *planner) sortExprs(keys []model.Expr, items []rewrite.Item, res *rewrit
 	return nil
 }
 
-func (p *planner) sortKey(k *model.SortKey, items []rewrite.Item, res *rewrite.Result, sc *rewrite.Scope, what string) error {
+func (p *planner) sortKey(k *model.SortKey, items []Item, res *Result, sc *Scope, what string) error {
 	if k.Position != 0 {
 		if k.Position < 0 {
 			if res.Declared() {
@@ -306,45 +306,45 @@ func (p *planner) sortKey(k *model.SortKey, items []rewrite.Item, res *rewrite.R
 			return nil
 		}
 		for i := range items[k.Position-1].Cols {
-			if c := &items[k.Position-1].Cols[i]; c.Kind == rewrite.ColEncrypted {
-				return rewrite.RefuseSort(what+" "+k.Text, what, c)
+			if c := &items[k.Position-1].Cols[i]; c.Kind == ColEncrypted {
+				return RefuseSort(what+" "+k.Text, what, c)
 			}
 		}
 		return nil
 	}
 	if cr := bareName(k.Expr); cr != nil && len(cr.Qualifier) == 0 && res != nil {
 		for i := range res.Cols {
-			if c := &res.Cols[i]; c.Kind == rewrite.ColEncrypted && !c.Hidden && strings.EqualFold(c.Name, cr.Name) {
-				return rewrite.RefuseSort(what+" "+cr.Text, what, c)
+			if c := &res.Cols[i]; c.Kind == ColEncrypted && !c.Hidden && strings.EqualFold(c.Name, cr.Name) {
+				return RefuseSort(what+" "+cr.Text, what, c)
 			}
 		}
 	}
 	if sc == nil {
-		sc = &rewrite.Scope{}
+		sc = &Scope{}
 	}
 	return p.check(sc, k.Expr, rules{what: what, aliases: true})
 }
 
 // resultItems splits a result into items for positions: a run is a star.
-func resultItems(res *rewrite.Result) []rewrite.Item {
+func resultItems(res *Result) []Item {
 	if res == nil {
 		return nil
 	}
-	items := make([]rewrite.Item, 0, len(res.Cols))
+	items := make([]Item, 0, len(res.Cols))
 	for _, c := range res.Cols {
 		if c.Hidden {
 			continue
 		}
-		items = append(items, rewrite.Item{Star: c.Kind == rewrite.ColRun, Cols: []rewrite.ResultColumn{c}})
+		items = append(items, Item{Star: c.Kind == ColRun, Cols: []ResultColumn{c}})
 	}
 	return items
 }
 
 // expand rewrites a select (or RETURNING) list whose output carries
-// declared data (rewrite.Expand) and returns its output columns. listEnd
+// declared data (Expand) and returns its output columns. listEnd
 // is the byte offset after its last item.
-func (p *planner) expand(items []rewrite.Item, list []*model.SelectItem, listEnd int, top bool) ([]rewrite.ResultColumn, error) {
-	x, err := rewrite.Expand(items, top, p.d, &p.markers, func(i int) string { return p.d.Near(list[i].Span) })
+func (p *planner) expand(items []Item, list []*model.SelectItem, listEnd int, top bool) ([]ResultColumn, error) {
+	x, err := Expand(items, top, p.d, &p.markers, func(i int) string { return p.d.Near(list[i].Span) })
 	if err != nil {
 		return nil, err
 	}

@@ -15,13 +15,13 @@ import (
 // column passes through, its RETURNING list decrypted.
 func (p *planner) planUpdate(u *model.Update) (*rewrite.Plan, error) {
 	if u.With {
-		return nil, rewrite.RefuseWith("UPDATE")
+		return nil, RefuseWith("UPDATE")
 	}
 	if u.Multi {
 		return p.updateMulti(u)
 	}
 	target := p.targetRel(u.Target)
-	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
+	sc := &Scope{Rels: []*Relation{target}}
 	extra, err := p.from(u.From, sc, modeDescribe)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (p *planner) planUpdate(u *model.Update) (*rewrite.Plan, error) {
 		}
 		switch {
 		case t != nil && t.IsKeyColumn(n):
-			return nil, rewrite.RefuseSetKeyColumn(n, "the UPDATE", t)
+			return nil, RefuseSetKeyColumn(n, "the UPDATE", t)
 		case t != nil && t.IsContextColumn(n):
 			return nil, rewrite.Refuse(n, "the UPDATE changes context column %s, part of %s's encryption context: the row's data key would no longer unwrap; context columns can't change", n, t.Name)
 		case t != nil && t.Column(n) != nil:
@@ -80,12 +80,12 @@ func (p *planner) planUpdate(u *model.Update) (*rewrite.Plan, error) {
 }
 
 // pinnedUpdate plans an UPDATE that sets encrypted columns (enc).
-func (p *planner) pinnedUpdate(u *model.Update, target *rewrite.Relation, enc []*model.Assignment) (*rewrite.Plan, error) {
+func (p *planner) pinnedUpdate(u *model.Update, target *Relation, enc []*model.Assignment) (*rewrite.Plan, error) {
 	t := target.Table
 	for _, a := range u.Sets {
 		for _, n := range a.Columns {
 			if t.IsPrimaryKey(n) {
-				return nil, rewrite.RefusePrimaryKeyChange(n)
+				return nil, RefusePrimaryKeyChange(n)
 			}
 		}
 	}
@@ -112,7 +112,7 @@ func (p *planner) pinnedUpdate(u *model.Update, target *rewrite.Relation, enc []
 	if err != nil {
 		return nil, err
 	}
-	lookup := rewrite.RowKeyLookup(t, u.Target.NameText, pk,
+	lookup := RowKeyLookup(t, u.Target.NameText, pk,
 		func(c string) string { return p.d.QuoteIdent(p.d.Schema(c)) },
 		p.d.Placeholder)
 	return p.finish(&rewrite.Plan{Kind: rewrite.Update, Table: t, Update: lookup, Output: out})
@@ -121,7 +121,7 @@ func (p *planner) pinnedUpdate(u *model.Update, target *rewrite.Relation, enc []
 // pinnedRow finds, in a WHERE that is a conjunction, "pk = value" for each
 // primary key column of the target, value a parameter or a constant, and
 // returns the values in primary key order.
-func (p *planner) pinnedRow(where model.Expr, target *rewrite.Relation) ([]rewrite.Value, error) {
+func (p *planner) pinnedRow(where model.Expr, target *Relation) ([]rewrite.Value, error) {
 	t := target.Table
 	found := make([]*rewrite.Value, len(t.PrimaryKey))
 	var visit func(e model.Expr)
@@ -166,7 +166,7 @@ func (p *planner) pinnedRow(where model.Expr, target *rewrite.Relation) ([]rewri
 // updateMulti checks a multi-table UPDATE: it may not set a declared, key
 // or context column, and passes through.
 func (p *planner) updateMulti(u *model.Update) (*rewrite.Plan, error) {
-	sc := &rewrite.Scope{}
+	sc := &Scope{}
 	if _, err := p.from(u.From, sc, modeDescribe); err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (p *planner) updateMulti(u *model.Update) (*rewrite.Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if rf.Kind != rewrite.RefPlain || contextColumn(sc, cr) {
+			if rf.Kind != RefPlain || contextColumn(sc, cr) {
 				return nil, rewrite.Refuse(a.Text, "a multi-table UPDATE can't set %s of a table with encrypted columns; update that table on its own, by primary key", a.Text)
 			}
 		}
@@ -190,7 +190,7 @@ func (p *planner) updateMulti(u *model.Update) (*rewrite.Plan, error) {
 
 // contextColumn reports whether c may name a context column of a declared
 // table of sc.
-func contextColumn(sc *rewrite.Scope, c *model.ColumnRef) bool {
+func contextColumn(sc *Scope, c *model.ColumnRef) bool {
 	for _, r := range sc.Rels {
 		if r.Table == nil || !r.Table.IsContextColumn(c.Name) {
 			continue
@@ -204,7 +204,7 @@ func contextColumn(sc *rewrite.Scope, c *model.ColumnRef) bool {
 
 // checkedPass passes a statement on several tables through once its
 // WHERE, ORDER BY and LIMIT are checked.
-func (p *planner) checkedPass(sc *rewrite.Scope, where model.Expr, order []*model.SortKey, limit []model.Expr, ret *model.Returning) (*rewrite.Plan, error) {
+func (p *planner) checkedPass(sc *Scope, where model.Expr, order []*model.SortKey, limit []model.Expr, ret *model.Returning) (*rewrite.Plan, error) {
 	if err := p.check(sc, where, rules{what: "WHERE", where: true}); err != nil {
 		return nil, err
 	}
@@ -225,17 +225,17 @@ func (p *planner) checkedPass(sc *rewrite.Scope, where model.Expr, order []*mode
 // columns is decrypted.
 func (p *planner) planDelete(d *model.Delete) (*rewrite.Plan, error) {
 	if d.With {
-		return nil, rewrite.RefuseWith("DELETE")
+		return nil, RefuseWith("DELETE")
 	}
 	if d.Multi {
-		sc := &rewrite.Scope{}
+		sc := &Scope{}
 		if _, err := p.from(d.From, sc, modeDescribe); err != nil {
 			return nil, err
 		}
 		return p.checkedPass(sc, d.Where, d.OrderBy, d.Limit, d.Returning)
 	}
 	target := p.targetRel(d.Target)
-	sc := &rewrite.Scope{Rels: []*rewrite.Relation{target}}
+	sc := &Scope{Rels: []*Relation{target}}
 	extra, err := p.from(d.From, sc, modeDescribe)
 	if err != nil {
 		return nil, err

@@ -11,18 +11,18 @@ import (
 // rule 2). An update that sets an encrypted column must set all of them
 // from the proposed row, and kmsenc then sets the key column from it too:
 // a row never holds values under two keys.
-func (p *planner) upsert(ins *model.Insert, target *rewrite.Relation) error {
+func (p *planner) upsert(ins *model.Insert, target *Relation) error {
 	u := ins.Upsert
 	if u == nil {
 		return nil
 	}
 	t := target.Table
 	// The proposed row, as EXCLUDED, VALUES(c) and a row alias name it.
-	row := &rewrite.Relation{Base: true, Alias: "excluded", Aliased: true, Table: t, Opaque: t == nil}
+	row := &Relation{Base: true, Alias: "excluded", Aliased: true, Table: t, Opaque: t == nil}
 	if t != nil {
-		row.Instance = &rewrite.TableInstance{Table: t, Relation: row}
+		row.Instance = &TableInstance{Table: t, Relation: row}
 	}
-	rels := []*rewrite.Relation{target}
+	rels := []*Relation{target}
 	if u.Targeted {
 		// EXCLUDED is a relation of the update's scope ("excluded.*").
 		rels = append(rels, row)
@@ -30,7 +30,7 @@ func (p *planner) upsert(ins *model.Insert, target *rewrite.Relation) error {
 	if ins.RowAlias != "" {
 		rels = append(rels, p.rowAliasRel(ins, row))
 	}
-	sc := &rewrite.Scope{Rels: rels}
+	sc := &Scope{Rels: rels}
 	what := "ON DUPLICATE KEY UPDATE"
 	if u.Targeted {
 		what = "ON CONFLICT DO UPDATE"
@@ -63,7 +63,7 @@ func (p *planner) upsert(ins *model.Insert, target *rewrite.Relation) error {
 		case !u.Targeted && noop(a, target):
 			// c = c, or ent's c = LAST_INSERT_ID(t.c): the row keeps its value.
 		case t != nil && t.IsKeyColumn(n):
-			return rewrite.RefuseSetKeyColumn(n, what, t)
+			return RefuseSetKeyColumn(n, what, t)
 		case t != nil && t.Column(n) != nil:
 			if !p.fromProposedRow(ins, a.Value, n) {
 				return rewrite.Refuse(n, "%s may only set encrypted column %s from the proposed row: %s = %s", what, n, n, p.d.Proposed(n, ins.RowAlias))
@@ -171,14 +171,14 @@ func (p *planner) fromProposedRow(ins *model.Insert, e model.Expr, col string) b
 // rowAliasRel makes the relation of a row alias: the proposed row under
 // another name, its columns renamed when the alias names them (AS new(a,
 // b) renames the INSERT's columns in order).
-func (p *planner) rowAliasRel(ins *model.Insert, row *rewrite.Relation) *rewrite.Relation {
+func (p *planner) rowAliasRel(ins *model.Insert, row *Relation) *Relation {
 	t := row.Table
 	if len(ins.RowAliasCols) == 0 {
-		return &rewrite.Relation{Base: true, Alias: ins.RowAlias, Aliased: true, Table: t, Instance: row.Instance, Opaque: t == nil}
+		return &Relation{Base: true, Alias: ins.RowAlias, Aliased: true, Table: t, Instance: row.Instance, Opaque: t == nil}
 	}
-	res := &rewrite.Result{}
+	res := &Result{}
 	for j, name := range ins.RowAliasCols {
-		var rf rewrite.Ref
+		var rf Ref
 		if j < len(ins.Columns) {
 			rf, _ = row.Column(ins.Columns[j]) // a table's column: no error
 		}
@@ -187,15 +187,15 @@ func (p *planner) rowAliasRel(ins *model.Insert, row *rewrite.Relation) *rewrite
 	if len(ins.Columns) == 0 && t != nil {
 		// INSERT INTO t VALUES (...) AS new(a, b): which column each names
 		// is unknown.
-		res = &rewrite.Result{Opaque: true, Cols: []rewrite.ResultColumn{{Kind: rewrite.ColRun, Instance: row.Instance}}}
+		res = &Result{Opaque: true, Cols: []ResultColumn{{Kind: ColRun, Instance: row.Instance}}}
 	}
-	return &rewrite.Relation{Alias: ins.RowAlias, Aliased: true, Derived: res}
+	return &Relation{Alias: ins.RowAlias, Aliased: true, Derived: res}
 }
 
 // noop reports whether an assignment gives a column its own value: c = c,
 // c = t.c, or c = LAST_INSERT_ID(c) (which ORMs use to learn the id of the
 // row an upsert found).
-func noop(a *model.Assignment, target *rewrite.Relation) bool {
+func noop(a *model.Assignment, target *Relation) bool {
 	e := a.Value
 	if f, ok := e.(*model.Func); ok && f.Name == "last_insert_id" && len(f.Args) == 1 {
 		e = f.Args[0]

@@ -1,9 +1,11 @@
-package rewrite
+package planner
 
 import (
 	"errors"
 	"strconv"
 	"testing"
+
+	"github.com/kmsenc/kmsenc/rewrite"
 )
 
 // TestEditsApply: edits at byte offsets, in the order the rules of Apply
@@ -52,7 +54,7 @@ func TestEditsApplyRefusesOverlaps(t *testing.T) {
 	es.Replace(0, 5, Piece{Text: "x"})
 	es.Replace(3, 7, Piece{Text: "y"})
 	_, err := es.Apply("abcdefgh", func(*Slot) string { return "?" }, func(start, end int) string { return "near" })
-	var re *RefusalError
+	var re *rewrite.RefusalError
 	if !errors.As(err, &re) || re.Near != "near" {
 		t.Fatalf("Apply of overlapping edits = %v; want a refusal near what near returns", err)
 	}
@@ -62,19 +64,5 @@ func TestMarkers(t *testing.T) {
 	var m Markers
 	if a, b := m.Next(), m.Next(); a != "__kmsenc_1" || b != "__kmsenc_2" {
 		t.Fatalf("markers %q, %q", a, b)
-	}
-}
-
-func TestUnquote(t *testing.T) {
-	for in, want := range map[string]string{
-		`"Users"`:  "Users",
-		`"a""b"`:   `a"b`,
-		"`a``b`":   "a`b",
-		"`a\"\"b`": `a""b`,
-		`'it''s'`:  "it's",
-	} {
-		if got := Unquote(in); got != want {
-			t.Errorf("Unquote(%s) = %q; want %q", in, got, want)
-		}
 	}
 }

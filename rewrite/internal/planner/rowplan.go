@@ -1,8 +1,9 @@
-package rewrite
+package planner
 
 import (
 	"strings"
 
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -14,18 +15,18 @@ import (
 // into t, one entry per schema context entry: value returns the
 // statement's value for a context column, or the refusal of a row that
 // doesn't give one.
-func RowContext(t *schema.Table, value func(column string) (Value, error)) ([]ContextValue, error) {
-	ctx := make([]ContextValue, 0, len(t.Context))
+func RowContext(t *schema.Table, value func(column string) (rewrite.Value, error)) ([]rewrite.ContextValue, error) {
+	ctx := make([]rewrite.ContextValue, 0, len(t.Context))
 	for _, ce := range t.Context {
 		if ce.Column == "" {
-			ctx = append(ctx, ContextValue{Name: ce.Name, Fixed: ce.Value})
+			ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Fixed: ce.Value})
 			continue
 		}
 		v, err := value(ce.Column)
 		if err != nil {
 			return nil, err
 		}
-		ctx = append(ctx, ContextValue{Name: ce.Name, Column: ce.Column, Value: v})
+		ctx = append(ctx, rewrite.ContextValue{Name: ce.Name, Column: ce.Column, Value: v})
 	}
 	return ctx, nil
 }
@@ -35,7 +36,7 @@ func RowContext(t *schema.Table, value func(column string) (Value, error)) ([]Co
 // order). table is the table as the UPDATE names it; quote writes a column
 // name of the schema file; placeholder writes the n-th (1-based)
 // placeholder.
-func RowKeyLookup(t *schema.Table, table string, pk []Value, quote func(column string) string, placeholder func(n int) string) *UpdatePlan {
+func RowKeyLookup(t *schema.Table, table string, pk []rewrite.Value, quote func(column string) string, placeholder func(n int) string) *rewrite.UpdatePlan {
 	key := quote(t.KeyColumn)
 	cols := []string{key}
 	for _, c := range t.ContextColumns() {
@@ -48,7 +49,7 @@ func RowKeyLookup(t *schema.Table, table string, pk []Value, quote func(column s
 		}
 		return strings.Join(conds, " AND ")
 	}
-	return &UpdatePlan{
+	return &rewrite.UpdatePlan{
 		Lookup:       "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + pin(1) + " FOR UPDATE",
 		LookupParams: pk,
 		SetKey:       "UPDATE " + table + " SET " + key + " = " + placeholder(1) + " WHERE " + pin(2) + " AND " + key + " IS NULL",

@@ -1,8 +1,10 @@
-package rewrite
+package planner
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/kmsenc/kmsenc/rewrite"
 )
 
 // This file turns what a query outputs into what the wrapper needs to
@@ -16,7 +18,7 @@ type Markers struct{ n int }
 // Next returns a fresh marker.
 func (m *Markers) Next() string {
 	m.n++
-	return MarkerPrefix + strconv.Itoa(m.n)
+	return rewrite.MarkerPrefix + strconv.Itoa(m.n)
 }
 
 // Names writes names into the SQL kmsenc adds to a select list, the way
@@ -81,12 +83,12 @@ func Expand(items []Item, top bool, n Names, m *Markers, near func(i int) string
 // columns it outputs.
 func expandStar(b *strings.Builder, it Item, n Names, m *Markers, near func() string) ([]ResultColumn, error) {
 	if len(it.Rels) == 0 {
-		return nil, Refuse(near(), "kmsenc can't find the relation of this * among the FROM items")
+		return nil, rewrite.Refuse(near(), "kmsenc can't find the relation of this * among the FROM items")
 	}
 	var cols []ResultColumn
 	for j, r := range it.Rels {
 		if r.Ref == "" && !r.Bare {
-			return nil, Refuse(near(), "* over a subquery without an alias; give it one (AS s)")
+			return nil, rewrite.Refuse(near(), "* over a subquery without an alias; give it one (AS s)")
 		}
 		if j > 0 {
 			b.WriteString(", ")
@@ -165,14 +167,14 @@ func writeKeyRef(b *strings.Builder, n Names, in *TableInstance) error {
 	rel := in.Relation
 	if in.Inner == nil {
 		if rel.Ref == "" && !rel.Bare {
-			return Refuse(in.Table.Name, "kmsenc can't name the table %s here; give it an alias", in.Table.Name)
+			return rewrite.Refuse(in.Table.Name, "kmsenc can't name the table %s here; give it an alias", in.Table.Name)
 		}
 		writeColumn(b, n, rel, n.Schema(in.Table.KeyColumn))
 		return nil
 	}
 	i := findColumn(rel.Derived.Cols, ColKey, in.Inner, "", false)
 	if i < 0 || rel.Ref == "" {
-		return Refuse(rel.Alias, "kmsenc can't find the key column of %s through this subquery; select from the table directly", in.Table.Name)
+		return rewrite.Refuse(rel.Alias, "kmsenc can't find the key column of %s through this subquery; select from the table directly", in.Table.Name)
 	}
 	writeColumn(b, n, rel, rel.Derived.Cols[i].Name)
 	return nil
@@ -183,14 +185,14 @@ func writeContextRef(b *strings.Builder, n Names, in *TableInstance, c string) e
 	rel := in.Relation
 	if in.Inner == nil {
 		if rel.Ref == "" && !rel.Bare {
-			return Refuse(in.Table.Name, "kmsenc can't name the table %s here; give it an alias", in.Table.Name)
+			return rewrite.Refuse(in.Table.Name, "kmsenc can't name the table %s here; give it an alias", in.Table.Name)
 		}
 		writeColumn(b, n, rel, n.Schema(c))
 		return nil
 	}
 	i := findColumn(rel.Derived.Cols, ColContext, in.Inner, c, false)
 	if i < 0 || rel.Ref == "" {
-		return Refuse(rel.Alias, "kmsenc can't find the context column %s of %s through this subquery; select from the table directly", c, in.Table.Name)
+		return rewrite.Refuse(rel.Alias, "kmsenc can't find the context column %s of %s through this subquery; select from the table directly", c, in.Table.Name)
 	}
 	writeColumn(b, n, rel, rel.Derived.Cols[i].Name)
 	return nil
@@ -224,11 +226,11 @@ func findColumn(cols []ResultColumn, kind ColumnKind, in *TableInstance, ctx str
 
 // NewOutput turns the result of a top-level select or RETURNING list into
 // the plan's Output, or nil when it carries no declared data.
-func NewOutput(res *Result) (*Output, error) {
+func NewOutput(res *Result) (*rewrite.Output, error) {
 	if !res.Declared() {
 		return nil, nil
 	}
-	out := &Output{}
+	out := &rewrite.Output{}
 	index := map[*TableInstance]int{}
 	var order []*TableInstance
 	inst := func(in *TableInstance) int {
@@ -240,25 +242,25 @@ func NewOutput(res *Result) (*Output, error) {
 		}
 		index[in] = len(out.Instances)
 		order = append(order, in)
-		out.Instances = append(out.Instances, Instance{Table: in.Table, Key: -1})
+		out.Instances = append(out.Instances, rewrite.Instance{Table: in.Table, Key: -1})
 		return index[in]
 	}
 	for _, c := range res.Cols {
-		oc := OutputColumn{Instance: inst(c.Instance), Hidden: c.Hidden}
+		oc := rewrite.OutputColumn{Instance: inst(c.Instance), Hidden: c.Hidden}
 		switch c.Kind {
 		case ColPlain:
-			oc.Kind = OutPlain
+			oc.Kind = rewrite.OutPlain
 		case ColEncrypted:
-			oc.Kind, oc.Column = OutEncrypted, c.Col
+			oc.Kind, oc.Column = rewrite.OutEncrypted, c.Col
 		case ColKey:
-			oc.Kind = OutKey
+			oc.Kind = rewrite.OutKey
 		case ColContext:
-			oc.Kind, oc.Name = OutContext, c.Context
+			oc.Kind, oc.Name = rewrite.OutContext, c.Context
 		case ColRun:
 			oc.Star, oc.End = true, c.End
-			oc.Kind = OutPlain
+			oc.Kind = rewrite.OutPlain
 			if c.Instance != nil {
-				oc.Kind = OutEncrypted
+				oc.Kind = rewrite.OutEncrypted
 			}
 		}
 		out.Columns = append(out.Columns, oc)
@@ -270,7 +272,7 @@ func NewOutput(res *Result) (*Output, error) {
 	for i, in := range order {
 		k := findColumn(res.Cols, ColKey, in, "", true)
 		if k < 0 {
-			return nil, Refuse("", "kmsenc lost the key column of %s; please report this statement", in.Table.Name)
+			return nil, rewrite.Refuse("", "kmsenc lost the key column of %s; please report this statement", in.Table.Name)
 		}
 		out.Instances[i].Key = k
 		if !encrypted[in] {
@@ -279,7 +281,7 @@ func NewOutput(res *Result) (*Output, error) {
 		for _, c := range in.Table.ContextColumns() {
 			j := findColumn(res.Cols, ColContext, in, c, true)
 			if j < 0 {
-				return nil, Refuse("", "kmsenc lost the context column %s of %s; please report this statement", c, in.Table.Name)
+				return nil, rewrite.Refuse("", "kmsenc lost the context column %s of %s; please report this statement", c, in.Table.Name)
 			}
 			out.Instances[i].Context = append(out.Instances[i].Context, j)
 		}

@@ -1,6 +1,9 @@
-package rewrite
+package planner
 
-import "github.com/kmsenc/kmsenc/schema"
+import (
+	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/schema"
+)
 
 // A Result describes the output columns of a query: what the caller, or an
 // outer query, gets.
@@ -14,10 +17,10 @@ type ColumnKind int
 
 const (
 	ColPlain     ColumnKind = iota // no declared data
-	ColEncrypted                   // an encrypted column of Instance
-	ColKey                         // the key column of Instance
-	ColContext                     // context column Context of Instance
-	ColRun                         // the columns of "*" or "t.*" over one relation; Instance nil: no declared data
+	ColEncrypted                   // an encrypted column of rewrite.Instance
+	ColKey                         // the key column of rewrite.Instance
+	ColContext                     // context column Context of rewrite.Instance
+	ColRun                         // the columns of "*" or "t.*" over one relation; rewrite.Instance nil: no declared data
 )
 
 // A ResultColumn is one output column, or a run of them (ColRun).
@@ -117,7 +120,7 @@ func StarItem(rels []*Relation) (Item, error) {
 	it := Item{Star: true, Rels: rels}
 	for _, r := range rels {
 		if r.Merged {
-			return Item{}, Refuse("*", "* over a join with USING or NATURAL merges columns of a table with encrypted columns; list the columns or use t.*")
+			return Item{}, rewrite.Refuse("*", "* over a join with USING or NATURAL merges columns of a table with encrypted columns; list the columns or use t.*")
 		}
 		it.Cols = append(it.Cols, StarColumns(r)...)
 	}

@@ -1,8 +1,9 @@
-package rewrite
+package planner
 
 import (
 	"strings"
 
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -91,8 +92,8 @@ type RefKind int
 
 const (
 	RefPlain     RefKind = iota // nothing declared, or unknown to kmsenc
-	RefEncrypted                // an encrypted column of Instance
-	RefKey                      // the key column of Instance
+	RefEncrypted                // an encrypted column of rewrite.Instance
+	RefKey                      // the key column of rewrite.Instance
 	RefWholeRow                 // PostgreSQL: a whole-row reference to a relation with declared data
 )
 
@@ -168,7 +169,7 @@ func (r *Relation) derivedColumn(c string) (Ref, error) {
 	oc := found[0]
 	for _, f := range found[1:] {
 		if f.Kind != ColPlain || oc.Kind != ColPlain {
-			return Ref{}, Refuse(r.Alias+"."+c, "column %s of %s is ambiguous; give the inner query's columns distinct names", c, r.Alias)
+			return Ref{}, rewrite.Refuse(r.Alias+"."+c, "column %s of %s is ambiguous; give the inner query's columns distinct names", c, r.Alias)
 		}
 	}
 	switch oc.Kind {
@@ -249,7 +250,7 @@ func (sc *Scope) ResolveBare(c string, wholeRow func(level *Scope, c string) boo
 		}
 		switch {
 		case len(found) > 1:
-			return Ref{}, Refuse(c, "column %s is ambiguous between two tables with encrypted columns; qualify it (t.%s)", c, c)
+			return Ref{}, rewrite.Refuse(c, "column %s is ambiguous between two tables with encrypted columns; qualify it (t.%s)", c, c)
 		case len(found) == 1:
 			found[0].Outer = outer
 			return found[0], nil
@@ -263,7 +264,7 @@ func (sc *Scope) ResolveBare(c string, wholeRow func(level *Scope, c string) boo
 		}
 		if may {
 			if rf, err := level.Parent.ResolveBare(c, wholeRow); err != nil || rf.Kind != RefPlain {
-				return Ref{}, Refuse(c, "kmsenc can't tell whether %s is a column of this subquery's tables or the encrypted column of an enclosing query; qualify it", c)
+				return Ref{}, rewrite.Refuse(c, "kmsenc can't tell whether %s is a column of this subquery's tables or the encrypted column of an enclosing query; qualify it", c)
 			}
 		}
 		if wholeRow != nil && wholeRow(level, c) {
@@ -291,7 +292,7 @@ func (r *Relation) RenameColumns(names []string) error {
 	for _, c := range r.Derived.Cols {
 		if !c.Hidden && i < len(names) {
 			if c.Kind == ColRun {
-				return Refuse(r.Alias, "column aliases over * of a table with encrypted columns are not supported; name the columns in the subquery")
+				return rewrite.Refuse(r.Alias, "column aliases over * of a table with encrypted columns are not supported; name the columns in the subquery")
 			}
 			c.Name = names[i]
 			i++
@@ -326,7 +327,7 @@ func UsingJoin(rels []*Relation, cols []string, refuse func(rf Ref, col string) 
 func NaturalJoin(rels []*Relation) error {
 	for _, r := range rels {
 		if r.HasDeclared() {
-			return Refuse("NATURAL JOIN", "NATURAL JOIN with a table with encrypted columns could join on ciphertext; join ON plain columns")
+			return rewrite.Refuse("NATURAL JOIN", "NATURAL JOIN with a table with encrypted columns could join on ciphertext; join ON plain columns")
 		}
 	}
 	markMerged(rels)

@@ -1,8 +1,10 @@
-package rewrite
+package planner
 
 import (
 	"sort"
 	"strings"
+
+	"github.com/kmsenc/kmsenc/rewrite"
 )
 
 // Edits are the changes kmsenc makes to the text of one statement, at byte
@@ -30,7 +32,7 @@ type Piece struct {
 // A Slot is one placeholder of the rewritten text and the Param that feeds
 // it. Number is the dialect's to set (PostgreSQL's $n), before Apply.
 type Slot struct {
-	Param  Param
+	Param  rewrite.Param
 	Number int
 }
 
@@ -87,7 +89,7 @@ func (es *Edits) Apply(sql string, placeholder func(sl *Slot) string, near func(
 	at := 0
 	for _, e := range edits {
 		if e.start < at {
-			return "", Refuse(near(e.start, e.end), "kmsenc could not rewrite this statement (overlapping edits); please report it")
+			return "", rewrite.Refuse(near(e.start, e.end), "kmsenc could not rewrite this statement (overlapping edits); please report it")
 		}
 		original(sql[at:e.start])
 		first := true
