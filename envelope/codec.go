@@ -22,7 +22,7 @@ const (
 )
 
 // Encode returns the bytes that are encrypted for v in a column of type t,
-// one of [schema.Types] (DESIGN §4.4): text as UTF-8; bytes raw; int as 8-byte big-endian two's
+// one of [schema.Types] (ARCHITECTURE.md §4.4): text as UTF-8; bytes raw; int as 8-byte big-endian two's
 // complement; float as 8-byte big-endian IEEE 754; bool as "t" or "f"; date
 // as YYYY-MM-DD; timestamp as RFC 3339 with nanoseconds in UTC; json as its
 // bytes.

@@ -1,7 +1,7 @@
 // Package schema holds kmsenc's schema file: which tables have encrypted
 // columns, their plaintext types, the key column, the primary key and the
 // encryption context of each table, and the master key that wraps data keys.
-// [Load] and [Parse] read the file (DESIGN §4.2); each of their errors is a
+// [Load] and [Parse] read the file (ARCHITECTURE.md §4.2); each of their errors is a
 // [*FieldError] that names the file, line and field, and matches [ErrConfig].
 //
 // Names are matched case-insensitively: PostgreSQL folds unquoted identifiers
@@ -191,7 +191,7 @@ func (t *Table) IsContextColumn(name string) bool {
 
 // Touches reports whether the identifier name (any case) names a declared
 // table, an encrypted column or a key column of any declared table. It is the
-// conservative test of DESIGN §5: a statement with such an identifier must be
+// conservative test of ARCHITECTURE.md §5: a statement with such an identifier must be
 // fully understood or refused.
 func (c *Config) Touches(name string) bool {
 	if c == nil {

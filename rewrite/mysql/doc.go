@@ -2,7 +2,7 @@
 // text it decides whether the statement touches encrypted data and, if it
 // does, rewrites it so that encrypted columns are written as ciphertext and
 // read back with the key (and context) columns needed to decrypt them — or
-// refuses it (DESIGN §5: exact, or refuse).
+// refuses it (ARCHITECTURE.md §5: exact, or refuse).
 //
 // [New] returns a [Rewriter] for a schema; wrap it in [rewrite.NewCache].
 //
@@ -33,7 +33,7 @@
 //     statement if it needs that part. Constants are decoded from their
 //     tokens, as MySQL reads them (literal.go).
 //  5. The planner (rewrite/internal/planner), shared with PostgreSQL,
-//     applies every rule of DESIGN §5 and edits the original text at the
+//     applies every rule of ARCHITECTURE.md §5 and edits the original text at the
 //     model's spans: constants of encrypted columns become placeholders,
 //     the key column and its placeholder are added to INSERTs, key and
 //     context columns are added to select lists under __kmsenc_<n>

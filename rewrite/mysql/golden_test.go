@@ -23,7 +23,7 @@ type golden struct {
 	output string
 }
 
-// goldens holds one case per rule of DESIGN §5 in its MySQL forms, and the
+// goldens holds one case per rule of ARCHITECTURE.md §5 in its MySQL forms, and the
 // statement shapes GORM, ent and bun emit on MySQL and MariaDB.
 var goldens = []golden{
 	{name: "pass-through: no declared name",

@@ -7,7 +7,7 @@ import (
 
 // Touches reports whether any identifier token of sql (quoted or not) names
 // something cfg.Touches reports: a declared table, an encrypted column or a
-// key column. It is the conservative test of DESIGN §5, made on tokens so
+// key column. It is the conservative test of ARCHITECTURE.md §5, made on tokens so
 // that a reference the analysis misses can't slip by. A double-quoted
 // string counts when its text is such a name: a server running with
 // ANSI_QUOTES reads it as an identifier.

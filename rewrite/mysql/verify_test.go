@@ -14,7 +14,7 @@ import (
 // verifyPlan checks the invariants every plan for sql must keep, whatever
 // the statement: its placeholders and Params agree, its Output is
 // well-formed, its rewritten SQL parses, and no value of an encrypted
-// column is left in that SQL as a constant (DESIGN §5: no plaintext of a
+// column is left in that SQL as a constant (ARCHITECTURE.md §5: no plaintext of a
 // declared column reaches the database).
 func verifyPlan(cfg *schema.Config, sql string, p *rewrite.Plan) error {
 	orig, err := Lex(sql)

@@ -7,7 +7,7 @@ import (
 )
 
 // The costs of planning, uncached and cached. A statement that touches no
-// declared name must stay nearly free (DESIGN §2): one pass of the lexer.
+// declared name must stay nearly free (ARCHITECTURE.md §2): one pass of the lexer.
 
 const (
 	benchPassThrough = `SELECT "orders"."id", "orders"."total", "orders"."created_at" FROM "orders" WHERE "orders"."customer_id" = $1 AND "orders"."deleted_at" IS NULL ORDER BY "orders"."id" LIMIT $2`

@@ -2,7 +2,7 @@ package postgres
 
 import "testing"
 
-// TestRefusals: one case per refusal of DESIGN §5, with the part of the
+// TestRefusals: one case per refusal of ARCHITECTURE.md §5, with the part of the
 // reason that tells the user what to do.
 func TestRefusals(t *testing.T) { runGolden(t, refusalCases) }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/kmsenc/kmsenc/rewrite"
 )
 
-// The golden cases follow DESIGN §5, rule by rule.
+// The golden cases follow ARCHITECTURE.md §5, rule by rule.
 
 func TestPassThrough(t *testing.T) { runGolden(t, passThroughCases) }
 

@@ -13,7 +13,7 @@ const maxIdentLen = 63
 
 // Touches reports whether any identifier token of sql (quoted or not) names
 // something cfg.Touches reports: a declared table, an encrypted column or a
-// key column. It is the conservative test of DESIGN §5, made on tokens so
+// key column. It is the conservative test of ARCHITECTURE.md §5, made on tokens so
 // that a reference the analysis misses can't slip by. A U&"..." identifier
 // counts as touching: its name is not read here.
 func Touches(cfg *schema.Config, sql string, toks []Token) bool {

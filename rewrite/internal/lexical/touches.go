@@ -12,7 +12,7 @@ type NameBuf [64]byte
 
 // TouchesWord reports whether an unquoted word of a statement names
 // something cfg.Touches reports: a declared table, an encrypted column or a
-// key column. It is the conservative test of DESIGN §5, which the dialects
+// key column. It is the conservative test of ARCHITECTURE.md §5, which the dialects
 // make on every identifier token so that a reference the analysis misses
 // can't slip by. Words that fit buf are folded to lower case there (ASCII;
 // cfg.Touches folds the rest) without allocating.

@@ -9,7 +9,7 @@ import (
 
 // Edits are the changes kmsenc makes to the text of one statement, at byte
 // offsets of the original: kmsenc never prints an AST, so the database
-// receives its own dialect with only kmsenc's insertions (DESIGN §5).
+// receives its own dialect with only kmsenc's insertions (ARCHITECTURE.md §5).
 type Edits struct {
 	list []edit
 	seq  int

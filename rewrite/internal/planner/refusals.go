@@ -5,7 +5,7 @@ import (
 	"github.com/kmsenc/kmsenc/schema"
 )
 
-// The refusals that both dialects make for the same rule of DESIGN §5, in
+// The refusals that both dialects make for the same rule of ARCHITECTURE.md §5, in
 // the same words: each says what is wrong and what to do instead. near is
 // the part of the statement at fault, as the dialect renders it.
 
