@@ -690,7 +690,9 @@ func TestGORMAutoMigrate(t *testing.T) {
 			}
 		}
 		types := map[string]string{}
-		rows, err := e.raw.Query(e.q(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`), "gorm_users")
+		rows, err := e.raw.Query(e.pick(
+			`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()`,
+			`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()`), "gorm_users")
 		if err != nil {
 			t.Fatal(err)
 		}

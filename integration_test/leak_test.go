@@ -183,68 +183,75 @@ func (s *recStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (d
 	return s.Stmt.Query(vals) //nolint:staticcheck // the base offers nothing newer
 }
 
-// scanAllTables reads every table of the test database through the plain
-// driver and fails t if any column of any row holds a canary.
-func scanAllTables(t testing.TB, d *dialect, raw *sql.DB) {
+// scanAllTables reads every table of the namespaces (schemas or databases)
+// through the plain driver and fails t if any column of any row holds a
+// canary.
+func scanAllTables(t testing.TB, d *dialect, namespaces ...string) {
 	t.Helper()
-	list := `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`
-	if d.name == "mysql" {
-		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`
-	}
-	rows, err := raw.Query(list)
-	if err != nil {
+	if err := d.srv.start(); err != nil {
 		t.Fatal(err)
 	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+	admin := d.srv.admin
+	// Every relation that holds rows: tables and materialized views, and
+	// on MySQL everything but views.
+	list := `SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') ORDER BY 1`
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	if d.name == "mysql" {
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type <> 'VIEW' ORDER BY 1`
+		quote = func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+	}
+	cs := allCanaries()
+	for _, ns := range namespaces {
+		rows, err := admin.Query(list, ns)
+		if err != nil {
 			t.Fatal(err)
 		}
-		tables = append(tables, name)
-	}
-	rows.Close()
-	cs := allCanaries()
-	for _, table := range tables {
-		quoted := `"` + table + `"`
-		if d.name == "mysql" {
-			quoted = "`" + table + "`"
-		}
-		rs, err := raw.Query(`SELECT * FROM ` + quoted)
-		if err != nil {
-			// A table dropped since it was listed (by a test run that
-			// shares the database) holds nothing to scan.
-			ph := "$1"
-			if d.name == "mysql" {
-				ph = "?"
-			}
+		var tables []string
+		for rows.Next() {
 			var name string
-			if cerr := raw.QueryRow(list+` AND table_name = `+ph, table).Scan(&name); cerr == sql.ErrNoRows {
-				continue
+			if err := rows.Scan(&name); err != nil {
+				t.Fatal(err)
 			}
-			t.Fatalf("scanning %s: %v", table, err)
+			tables = append(tables, name)
 		}
-		cols, _ := rs.Columns()
-		for rs.Next() {
-			vals := make([]sql.RawBytes, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatalf("scanning %s: %v", table, err)
-			}
-			for i, v := range vals {
-				for _, c := range cs {
-					if strings.Contains(string(v), c) {
-						t.Errorf("%s.%s holds plaintext %q", table, cols[i], c)
-					}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		for _, table := range tables {
+			scanTable(t, admin, ns+"."+table, quote(ns)+"."+quote(table), cs)
+		}
+	}
+}
+
+// scanTable fails t if any column of any row of table holds a canary.
+func scanTable(t testing.TB, db *sql.DB, name, quoted string, cs []string) {
+	t.Helper()
+	rs, err := db.Query(`SELECT * FROM ` + quoted)
+	if err != nil {
+		t.Fatalf("scanning %s: %v", name, err)
+	}
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	for rs.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatalf("scanning %s: %v", name, err)
+		}
+		for i, v := range vals {
+			for _, c := range cs {
+				if strings.Contains(string(v), c) {
+					t.Errorf("%s.%s holds plaintext %q", name, cols[i], c)
 				}
 			}
 		}
-		if err := rs.Err(); err != nil {
-			t.Fatalf("scanning %s: %v", table, err)
-		}
-		rs.Close()
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("scanning %s: %v", name, err)
 	}
 }

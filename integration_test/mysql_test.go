@@ -21,6 +21,8 @@ import (
 
 const defaultMySQLDSN = "root@tcp(127.0.0.1:3306)/test"
 
+// mysqlDSN is the configured DSN. Tests work in a database of their own
+// (mysqlWith, d.dsn, d.base, d.raw); this one only reaches the server.
 func mysqlDSN() string {
 	if dsn := os.Getenv("KMSENC_TEST_MYSQL_DSN"); dsn != "" {
 		return dsn
@@ -57,10 +59,10 @@ func requireMySQL(t testing.TB) {
 	}
 }
 
-// mysqlWith returns the test DSN with extra parameters.
+// mysqlWith returns the DSN of t's database with extra parameters.
 func mysqlWith(t testing.TB, params map[string]string) string {
 	t.Helper()
-	cfg, err := gomysql.ParseDSN(mysqlDSN())
+	cfg, err := mysqlDSNIn(myServer.ns(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,14 @@ var mysqlDialect = &dialect{
 	name:    "mysql",
 	modes:   []string{"interpolateParams=false", "interpolateParams=true"},
 	require: requireMySQL,
-	raw:     func() (*sql.DB, error) { return sql.Open("mysql", mysqlDSN()) },
+	srv:     myServer,
+	raw: func(ns string) (*sql.DB, error) {
+		cfg, err := mysqlDSNIn(ns)
+		if err != nil {
+			return nil, err
+		}
+		return sql.Open("mysql", cfg.FormatDSN())
+	},
 	base: func(t testing.TB, mode string) (driver.Connector, error) {
 		k, v, _ := strings.Cut(mode, "=")
 		cfg, err := gomysql.ParseDSN(mysqlWith(t, map[string]string{k: v}))
@@ -159,6 +168,8 @@ func TestMySQLTooShortColumn(t *testing.T) {
 				`DROP TABLE IF EXISTS profiles, users`,
 				`CREATE TABLE users (id bigint PRIMARY KEY, name text, email varchar(40), ssn text, encrypted_kms_key text)`)
 			// The raw connection proves the server would truncate silently.
+			// (SET SESSION: one pooled connection of this test's, not the
+			// server's setting.)
 			if _, err := e.raw.Exec(`SET SESSION sql_mode = ''`); err != nil {
 				t.Fatal(err)
 			}
