@@ -214,11 +214,10 @@ func setup(t testing.TB, mode, schemaYAML string, ddl ...string) *env {
 func setupDialect(t testing.TB, d *dialect, mode, schemaYAML string, wrap func(providers.Provider) providers.Provider, ddl ...string) *env {
 	t.Helper()
 	d.require(t)
-	raw, err := d.raw(d.srv.ns(t))
+	raw, err := d.srv.raw(d.srv.ns(t), d.raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.Close() })
 	for _, stmt := range ddl {
 		if _, err := raw.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -305,7 +304,7 @@ func canary(tag string) string {
 	canarySeq.Lock()
 	defer canarySeq.Unlock()
 	canarySeq.n++
-	c := fmt.Sprintf("canary-%s-%d-%s", tag, canarySeq.n, rand.Text()[:8])
+	c := fmt.Sprintf("%s%s-%d-%s", canaryPrefix, tag, canarySeq.n, rand.Text()[:8])
 	canaries.Lock()
 	canaries.list = append(canaries.list, c)
 	canaries.Unlock()

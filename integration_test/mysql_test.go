@@ -124,6 +124,7 @@ func forEachMySQLMode(t *testing.T, fn func(t *testing.T, e *env)) {
 // TestMySQLInsertIDs: LastInsertId and RowsAffected stay what MySQL says,
 // for one row and for many (ent computes bulk ids as LastInsertId + i).
 func TestMySQLInsertIDs(t *testing.T) {
+	t.Parallel()
 	forEachMySQLMode(t, func(t *testing.T, e *env) {
 		res := e.exec(`INSERT INTO profiles (user_id, note) VALUES ($1, $2)`, 1, canary("id"))
 		first, err := res.LastInsertId()
@@ -146,6 +147,7 @@ func TestMySQLInsertIDs(t *testing.T) {
 
 // TestMySQLInsertSet covers INSERT ... SET, one row.
 func TestMySQLInsertSet(t *testing.T) {
+	t.Parallel()
 	forEachMySQLMode(t, func(t *testing.T, e *env) {
 		em := canary("set")
 		e.exec(`INSERT INTO users SET id = $1, name = $2, email = $3`, 1, "Ann", em)
@@ -161,6 +163,7 @@ func TestMySQLInsertSet(t *testing.T) {
 // too-long value with only a warning. kmsenc checks the column's length
 // first and refuses: a clear error, and no row.
 func TestMySQLTooShortColumn(t *testing.T) {
+	t.Parallel()
 	requireMySQL(t)
 	for _, mode := range mysqlDialect.modes {
 		t.Run(mode, func(t *testing.T) {
@@ -200,6 +203,7 @@ func TestMySQLTooShortColumn(t *testing.T) {
 // NO_BACKSLASH_ESCAPES is refused with ErrConfig, and so is a statement that
 // would switch it on.
 func TestMySQLNoBackslashEscapesRefused(t *testing.T) {
+	t.Parallel()
 	e := setupDialect(t, mysqlDialect, "interpolateParams=false", suiteSchema, nil, suiteDDL(mysqlDialect)...)
 	db, err := sql.Open("kmsenc+mysql", mysqlWith(t, map[string]string{"kmsenc_config": e.cfg, "sql_mode": "'NO_BACKSLASH_ESCAPES'"}))
 	if err != nil {

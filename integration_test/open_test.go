@@ -16,6 +16,8 @@ import (
 // TestOpenByDriverName opens kmsenc the way the README shows, with
 // sql.Open and the schema file named by the DSN (URL and keyword forms) or
 // by KMSENC_CONFIG, and refuses to open without a schema file.
+//
+// Not parallel: it sets KMSENC_CONFIG for the process (t.Setenv).
 func TestOpenByDriverName(t *testing.T) {
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	dsn := postgresTestDSN(t) // the test's schema
@@ -74,6 +76,7 @@ func TestOpenByDriverName(t *testing.T) {
 // TestPgxLeadingOptions passes pgx's option arguments before the values,
 // as pgx allows: they choose the exec mode and are not statement values.
 func TestPgxLeadingOptions(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	em, ssn := canary("opt"), canary("opt")
 	e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3)`, pgx.QueryExecModeSimpleProtocol, 1, em, ssn)
@@ -90,6 +93,7 @@ func TestPgxLeadingOptions(t *testing.T) {
 // literals as standard_conforming_strings on says; a connection with it off
 // is refused, and so is a statement that would turn it off.
 func TestStandardConformingStringsRequired(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	off := withParams(t, postgresTestDSN(t), map[string]string{"kmsenc_config": e.cfg, "standard_conforming_strings": "off"})
 	db, err := sql.Open("kmsenc+postgres", off)
