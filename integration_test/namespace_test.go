@@ -335,7 +335,7 @@ func (s *nsServer) sweep(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "kmsenc tests: dropped %s's %d namespaces on %s, left by a run that died\n", run, len(names), s.kind)
+		fmt.Fprintf(os.Stderr, "kmsenc tests: dropped %s's %d namespaces on %s, left by a run that ended without dropping them (it died, or ran with KMSENC_TEST_KEEP)\n", run, len(names), s.kind)
 	}
 	return nil
 }
