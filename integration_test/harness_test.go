@@ -137,7 +137,7 @@ type env struct {
 	db   *sql.DB // through kmsenc
 	// connector is db's kmsenc connector.
 	connector *kmsenc.Connector
-	raw       *sql.DB // plain pgx: what lies in the database
+	raw       *sql.DB // the plain driver: what lies in the database (one pool for the test's envs)
 	key       *local.Provider
 	keyURL    string
 	cfg       string // schema file path

@@ -171,7 +171,8 @@ func TestMySQLTooShortColumn(t *testing.T) {
 				`DROP TABLE IF EXISTS profiles, users`,
 				`CREATE TABLE users (id bigint PRIMARY KEY, name text, email varchar(40), ssn text, encrypted_kms_key text)`)
 			// The raw connection proves the server would truncate silently.
-			// (SET SESSION: one pooled connection of this test's, not the
+			// (SET SESSION: a connection of this test's raw pool, which
+			// its next mode may reuse and sets the same; never the
 			// server's setting.)
 			if _, err := e.raw.Exec(`SET SESSION sql_mode = ''`); err != nil {
 				t.Fatal(err)

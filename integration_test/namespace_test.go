@@ -235,7 +235,7 @@ func (s *nsServer) doStart() (err error) {
 	return nil
 }
 
-// lockArgs returns the query and arguments of the lock (or unlock) of the
+// lockQuery returns the query and arguments of the lock (or unlock) of the
 // run named run.
 func (s *nsServer) lockQuery(run string, unlock bool) (string, []any) {
 	if s.kind == "mysql" {
