@@ -4,17 +4,25 @@
 # quickstart end to end; `make bench` prints the overhead against plain pgx.
 GO ?= go
 
+# How many integration tests run at once (each top-level test works in a
+# schema/database of its own).
+IT_PARALLEL ?= 8
+
 .PHONY: test unit integration example bench fuzz vet
 
-test: unit integration
+# make test runs the unit tests (with -race) and the integration tests at the
+# same time, prints what go test prints, then where the time went (.ci/test).
+test:
+	@GO='$(GO)' IT_PARALLEL='$(IT_PARALLEL)' bash .ci/test
 
+# unit and integration run the two parts alone, with go test's own output.
 unit:
 	$(GO) test -race -count=1 ./...
 
-# The integration module's only tests are in its root package (ent/ and
-# sqlc/ hold generated code).
+# The integration module's tests are in its root package (ent/ and sqlc/
+# hold generated code) and in the timing tool of make test.
 integration:
-	cd integration_test && $(GO) test -count=1 .
+	cd integration_test && $(GO) test -count=1 -parallel $(IT_PARALLEL) . ./internal/testtime
 
 example:
 	$(GO) run ./examples/quickstart

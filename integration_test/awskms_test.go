@@ -153,7 +153,10 @@ func (k *localKMS) createKey(t *testing.T, alias string) string {
 }
 
 // awsTestEnv gives the SDK's default chain static test credentials and
-// nothing else: no shared files, no instance metadata, no region.
+// nothing else: no shared files, no instance metadata, no region. It sets
+// them with t.Setenv, for the process: tests that call it (these, and the
+// Provider tests) don't run in parallel, and Go runs them before the
+// parallel ones.
 func awsTestEnv(t *testing.T) {
 	dir := t.TempDir()
 	for k, v := range map[string]string{

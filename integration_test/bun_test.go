@@ -148,6 +148,7 @@ func trickyBytes() []byte {
 // TestBunCRUD: Insert (one, many), Select, Update by primary key (WherePK)
 // and Delete, with every value interpolated into the SQL text by bun.
 func TestBunCRUD(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -261,6 +262,7 @@ func TestBunCRUD(t *testing.T) {
 // TestBunAutoIncrement: a model whose id the database assigns, read back by
 // bun (RETURNING on PostgreSQL, LastInsertId on MySQL), one and many.
 func TestBunAutoIncrement(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -299,6 +301,7 @@ func TestBunAutoIncrement(t *testing.T) {
 // inserted row (ON CONFLICT ... DO UPDATE SET c = EXCLUDED.c; MySQL's
 // ON DUPLICATE KEY UPDATE c = VALUES(c)).
 func TestBunUpsert(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -340,6 +343,7 @@ func TestBunUpsert(t *testing.T) {
 
 // TestBunTx: bun's RunInTx, with an update by key inside.
 func TestBunTx(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -397,6 +401,7 @@ type bunAccountPtr struct {
 // encrypted columns have no database default (an ErrConfig otherwise), so
 // DEFAULT there is NULL, as DESIGN §5 rule 1 says.
 func TestBunNilPointers(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -433,6 +438,7 @@ func TestBunNilPointers(t *testing.T) {
 // (and refuses statements that would change it); bun's MySQL dialect writes
 // backslash escapes. Both store the text exactly.
 func TestBunBackslashQuote(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)
@@ -474,6 +480,7 @@ type bunProfile struct {
 // TestBunCreateTable: bun's CreateTable runs through kmsenc (DDL passes
 // through), with the key column added by an ALTER TABLE.
 func TestBunCreateTable(t *testing.T) {
+	t.Parallel()
 	dropOnly := func(*dialect) []string { return []string{`DROP TABLE IF EXISTS bun_profiles`} }
 	forEachORMEnv(t, bunSchema, dropOnly, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -502,6 +509,7 @@ func TestBunCreateTable(t *testing.T) {
 // TestBunRefused: the bun shapes kmsenc refuses fail with an error that
 // still matches ErrUnsupportedStatement through bun, and write nothing.
 func TestBunRefused(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db, log := openBun(e)

@@ -107,6 +107,7 @@ func assertEntPatient(t *testing.T, got *ent.Patient, mrn, name string, email *s
 // columns, UpdateOne, an update pinned by id, and deletes, through ent's
 // generated client.
 func TestEntCRUD(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, entSchema, entDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		client, log := entClient(e)
@@ -229,6 +230,7 @@ func TestEntCRUD(t *testing.T) {
 // sets every column the create set from the inserted row; when that covers
 // every encrypted column, kmsenc keeps the row's values under one key.
 func TestEntUpsert(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, entSchema, entDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		client, log := entClient(e)
@@ -287,6 +289,7 @@ func TestEntUpsert(t *testing.T) {
 // (QueryVisits) selects DISTINCT by default, which kmsenc refuses over
 // encrypted columns: Unique(false) is the way.
 func TestEntEdges(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, entSchema, entDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		client, log := entClient(e)
@@ -352,6 +355,7 @@ func TestEntEdges(t *testing.T) {
 
 // TestEntTx: ent's transactions run kmsenc's key reads on the transaction.
 func TestEntTx(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, entSchema, entDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		client, _ := entClient(e)
@@ -385,6 +389,7 @@ func TestEntTx(t *testing.T) {
 // TestEntRefused: the ent shapes kmsenc refuses fail with an error that
 // still matches ErrUnsupportedStatement through ent, and write nothing.
 func TestEntRefused(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, entSchema, entDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		client, log := entClient(e)
@@ -492,6 +497,7 @@ func entKeyColumn(tables ...string) schema.Hook {
 // kmsenc: its inspection queries and DDL touch no encrypted value, and a
 // hook adds the key column. Running it again changes nothing.
 func TestEntMigrate(t *testing.T) {
+	t.Parallel()
 	dropOnly := func(*dialect) []string { return []string{`DROP TABLE IF EXISTS ent_visits, ent_patients`} }
 	forEachORMEnv(t, entSchema, dropOnly, func(t *testing.T, e *env) {
 		ctx := context.Background()

@@ -217,6 +217,7 @@ func gormFail(t *testing.T, log *gormLog, mark int, what string, err error) {
 }
 
 func TestGORMCRUD(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		for vi, v := range gormVariants {
 			t.Run(v.name, func(t *testing.T) {
@@ -497,6 +498,7 @@ func TestGORMCRUD(t *testing.T) {
 // TestGORMTypes reads the decrypted values into plain Go types: the types
 // kmsenc returns are those GORM's Scan expects.
 func TestGORMTypes(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		db, log := openGORM(t, e, gorm.Config{})
 		b := gormDate(1990, 5, 17)
@@ -533,6 +535,7 @@ func TestGORMTypes(t *testing.T) {
 // TestGORMRefusals: patterns kmsenc can't rewrite exactly fail with
 // ErrUnsupportedStatement through GORM's error, and write nothing.
 func TestGORMRefusals(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		for _, v := range gormVariants {
 			t.Run(v.name, func(t *testing.T) {
@@ -605,6 +608,7 @@ func TestGORMRefusals(t *testing.T) {
 // TestGORMTranslateError: with TranslateError, GORM maps the base driver's
 // errors (which kmsenc passes on) to its own, e.g. ErrDuplicatedKey.
 func TestGORMTranslateError(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		db, log := openGORM(t, e, gorm.Config{TranslateError: true})
 		if err := db.Create(&gormUser{ID: 1, Name: "Ann", Email: canary("gorm-dup")}).Error; err != nil {
@@ -621,6 +625,7 @@ func TestGORMTranslateError(t *testing.T) {
 // inside GORM): the recorder doesn't see this path, the table scan of
 // forEachORMEnv does.
 func TestGORMOpenByDriverName(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		k, v, _ := strings.Cut(e.mode, "=")
 		params := map[string]string{"kmsenc_config": e.cfg}
@@ -675,6 +680,7 @@ func TestGORMOpenByDriverName(t *testing.T) {
 // TestGORMAutoMigrate: AutoMigrate through kmsenc creates the encrypted
 // columns as text and the key column, and a second run changes nothing.
 func TestGORMAutoMigrate(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		db, log := openGORM(t, e, gorm.Config{})
 		if err := db.Create(&gormUser{ID: 1, Name: "Ann", Email: canary("gorm-migrate"), Salary: 3}).Error; err != nil {
@@ -690,7 +696,9 @@ func TestGORMAutoMigrate(t *testing.T) {
 			}
 		}
 		types := map[string]string{}
-		rows, err := e.raw.Query(e.q(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1`), "gorm_users")
+		rows, err := e.raw.Query(e.pick(
+			`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()`,
+			`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()`), "gorm_users")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -718,6 +726,7 @@ func TestGORMAutoMigrate(t *testing.T) {
 // use: FirstOrCreate, association mode, FOR UPDATE, Raw, UpdateColumn,
 // Select+Updates, upserts of named columns, Find by primary keys.
 func TestGORMShapes(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		for _, v := range gormVariants {
 			t.Run(v.name, func(t *testing.T) {
@@ -849,6 +858,7 @@ func TestGORMShapes(t *testing.T) {
 // PostgreSQL, DELETE on both), and results larger than kmsenc's read-ahead
 // window, through Find and Preload.
 func TestGORMReturningAndBatches(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormSchema, gormDDL, func(t *testing.T, e *env) {
 		db, log := openGORM(t, e, gorm.Config{})
 		mark := 0
@@ -978,6 +988,7 @@ func openGORMContext(t *testing.T, e *env) (*gorm.DB, *gormLog) {
 // same value: GORM's Save sets every column, so it is refused; Omit the
 // context column, or use Updates.
 func TestGORMContextColumns(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormContextSchema, gormContextDDL, func(t *testing.T, e *env) {
 		db, log := openGORMContext(t, e)
 		m := gormMember{ID: 1, TenantID: 7, Name: "Ann", Email: canary("gorm-member"), Joined: gormDate(2020, 1, 2)}
@@ -1016,6 +1027,7 @@ func TestGORMContextColumns(t *testing.T) {
 // context) is not the inserted row's. kmsenc must not give that row a data
 // key wrapped under the inserted row's context.
 func TestGORMUpsertOnSecondaryUniqueKey(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, gormContextSchema, gormContextDDL, func(t *testing.T, e *env) {
 		db, log := openGORMContext(t, e)
 		first := canary("gorm-account")

@@ -35,38 +35,40 @@ type dialect struct {
 	modes []string // connection modes every test runs under
 	// require skips (or under CI fails) when the server is unreachable.
 	require func(t testing.TB)
-	// raw opens the plain driver.
-	raw func() (*sql.DB, error)
-	// base returns the plain driver's connector for a mode.
+	// srv is the test run on the dialect's server: the namespaces (schemas
+	// or databases) the tests work in (namespace_test.go).
+	srv *nsServer
+	// raw opens the plain driver, working in the namespace ns.
+	raw func(ns string) (*sql.DB, error)
+	// base returns the plain driver's connector for a mode, working in t's
+	// namespace.
 	base func(t testing.TB, mode string) (driver.Connector, error)
 	// connector wraps a base connector with kmsenc.
 	connector func(base driver.Connector, cfg *kmsenc.Config, opts ...kmsenc.Option) (*kmsenc.Connector, error)
-	// dsn returns a DSN for sql.Open("kmsenc+...") with extra parameters.
+	// dsn returns a DSN for sql.Open("kmsenc+...") with extra parameters,
+	// working in t's namespace.
 	dsn func(t testing.TB, params map[string]string) string
 	// placeholders rewrites $n placeholders for the dialect.
 	placeholders func(string) string
-}
-
-// reachable reports whether the dialect's server answers, without failing.
-func (d *dialect) reachable() bool {
-	db, err := d.raw()
-	if err != nil {
-		return false
-	}
-	defer db.Close()
-	return db.Ping() == nil
 }
 
 var postgresDialect = &dialect{
 	name:    "postgres",
 	modes:   execModes,
 	require: requirePostgres,
-	raw:     func() (*sql.DB, error) { return sql.Open("pgx", postgresDSN()) },
+	srv:     pgServer,
+	raw: func(ns string) (*sql.DB, error) {
+		dsn, err := postgresDSNIn(ns)
+		if err != nil {
+			return nil, err
+		}
+		return sql.Open("pgx", dsn)
+	},
 	base: func(t testing.TB, mode string) (driver.Connector, error) {
-		return postgresBase(t, withParams(t, postgresDSN(), map[string]string{"default_query_exec_mode": mode}))
+		return postgresBase(t, withParams(t, postgresTestDSN(t), map[string]string{"default_query_exec_mode": mode}))
 	},
 	connector:    postgres.NewConnector,
-	dsn:          func(t testing.TB, params map[string]string) string { return withParams(t, postgresDSN(), params) },
+	dsn:          func(t testing.TB, params map[string]string) string { return withParams(t, postgresTestDSN(t), params) },
 	placeholders: func(s string) string { return s },
 }
 
@@ -89,6 +91,8 @@ func forEachDialect(t *testing.T, schemaYAML string, ddl func(d *dialect) []stri
 
 const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// postgresDSN is the configured DSN. Tests work in a namespace of their own
+// (postgresTestDSN, d.dsn, d.base, d.raw); this one only reaches the server.
 func postgresDSN() string {
 	if dsn := os.Getenv("KMSENC_TEST_POSTGRES_DSN"); dsn != "" {
 		return dsn
@@ -133,7 +137,7 @@ type env struct {
 	db   *sql.DB // through kmsenc
 	// connector is db's kmsenc connector.
 	connector *kmsenc.Connector
-	raw       *sql.DB // plain pgx: what lies in the database
+	raw       *sql.DB // the plain driver: what lies in the database (one pool for the test's envs)
 	key       *local.Provider
 	keyURL    string
 	cfg       string // schema file path
@@ -176,16 +180,25 @@ func newKey(t testing.TB) string {
 
 // withParams adds query parameters to a URL DSN.
 func withParams(t testing.TB, dsn string, params map[string]string) string {
-	u, err := url.Parse(dsn)
+	t.Helper()
+	s, err := withParamsErr(dsn, params)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return s
+}
+
+func withParamsErr(dsn string, params map[string]string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	for k, v := range params {
 		q.Set(k, v)
 	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // setup creates the tables (ddl runs through the plain driver, dropping
@@ -201,11 +214,10 @@ func setup(t testing.TB, mode, schemaYAML string, ddl ...string) *env {
 func setupDialect(t testing.TB, d *dialect, mode, schemaYAML string, wrap func(providers.Provider) providers.Provider, ddl ...string) *env {
 	t.Helper()
 	d.require(t)
-	raw, err := d.raw()
+	raw, err := d.srv.raw(d.srv.ns(t), d.raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.Close() })
 	for _, stmt := range ddl {
 		if _, err := raw.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -292,7 +304,7 @@ func canary(tag string) string {
 	canarySeq.Lock()
 	defer canarySeq.Unlock()
 	canarySeq.n++
-	c := fmt.Sprintf("canary-%s-%d-%s", tag, canarySeq.n, rand.Text()[:8])
+	c := fmt.Sprintf("%s%s-%d-%s", canaryPrefix, tag, canarySeq.n, rand.Text()[:8])
 	canaries.Lock()
 	canaries.list = append(canaries.list, c)
 	canaries.Unlock()

@@ -58,6 +58,7 @@ func (e *env) rawKeys() map[int64]string {
 // old rows' keys are re-wrapped under version 2 without their values
 // changing, after which version 1 is no longer needed.
 func TestKeyVersionsAndRotation(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		v1, v2 := newKey(t), newKey(t)
 		e1 := withSchema(t, e, writeSchema(t, "key:\n  url: "+v1, ""), nil)
@@ -128,6 +129,7 @@ func TestKeyVersionsAndRotation(t *testing.T) {
 // can read the plain columns, and gets ErrKeyAccessDenied, never
 // ciphertext, when it reads an encrypted one.
 func TestEncryptOnlyIdentity(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		w := withSchema(t, e, writeSchema(t, "key:\n  url: "+e.keyURL+"?decrypt=deny", "cache:\n  ttl: 0\n"), nil)
 		em := canary("wo")
@@ -167,6 +169,7 @@ func (p *revocable) Decrypt(ctx context.Context, ct []byte, ec map[string]string
 // once; with it on, cached keys serve until they expire or the cache is
 // purged, after which every read fails. Nothing falls back to ciphertext.
 func TestKillSwitch(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		for i := 1; i <= 3; i++ {
 			e.exec(`INSERT INTO users (id, email) VALUES ($1, $2)`, i, canary("kill"))

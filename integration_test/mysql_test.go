@@ -21,6 +21,8 @@ import (
 
 const defaultMySQLDSN = "root@tcp(127.0.0.1:3306)/test"
 
+// mysqlDSN is the configured DSN. Tests work in a database of their own
+// (mysqlWith, d.dsn, d.base, d.raw); this one only reaches the server.
 func mysqlDSN() string {
 	if dsn := os.Getenv("KMSENC_TEST_MYSQL_DSN"); dsn != "" {
 		return dsn
@@ -57,10 +59,10 @@ func requireMySQL(t testing.TB) {
 	}
 }
 
-// mysqlWith returns the test DSN with extra parameters.
+// mysqlWith returns the DSN of t's database with extra parameters.
 func mysqlWith(t testing.TB, params map[string]string) string {
 	t.Helper()
-	cfg, err := gomysql.ParseDSN(mysqlDSN())
+	cfg, err := mysqlDSNIn(myServer.ns(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,14 @@ var mysqlDialect = &dialect{
 	name:    "mysql",
 	modes:   []string{"interpolateParams=false", "interpolateParams=true"},
 	require: requireMySQL,
-	raw:     func() (*sql.DB, error) { return sql.Open("mysql", mysqlDSN()) },
+	srv:     myServer,
+	raw: func(ns string) (*sql.DB, error) {
+		cfg, err := mysqlDSNIn(ns)
+		if err != nil {
+			return nil, err
+		}
+		return sql.Open("mysql", cfg.FormatDSN())
+	},
 	base: func(t testing.TB, mode string) (driver.Connector, error) {
 		k, v, _ := strings.Cut(mode, "=")
 		cfg, err := gomysql.ParseDSN(mysqlWith(t, map[string]string{k: v}))
@@ -115,6 +124,7 @@ func forEachMySQLMode(t *testing.T, fn func(t *testing.T, e *env)) {
 // TestMySQLInsertIDs: LastInsertId and RowsAffected stay what MySQL says,
 // for one row and for many (ent computes bulk ids as LastInsertId + i).
 func TestMySQLInsertIDs(t *testing.T) {
+	t.Parallel()
 	forEachMySQLMode(t, func(t *testing.T, e *env) {
 		res := e.exec(`INSERT INTO profiles (user_id, note) VALUES ($1, $2)`, 1, canary("id"))
 		first, err := res.LastInsertId()
@@ -137,6 +147,7 @@ func TestMySQLInsertIDs(t *testing.T) {
 
 // TestMySQLInsertSet covers INSERT ... SET, one row.
 func TestMySQLInsertSet(t *testing.T) {
+	t.Parallel()
 	forEachMySQLMode(t, func(t *testing.T, e *env) {
 		em := canary("set")
 		e.exec(`INSERT INTO users SET id = $1, name = $2, email = $3`, 1, "Ann", em)
@@ -152,6 +163,7 @@ func TestMySQLInsertSet(t *testing.T) {
 // too-long value with only a warning. kmsenc checks the column's length
 // first and refuses: a clear error, and no row.
 func TestMySQLTooShortColumn(t *testing.T) {
+	t.Parallel()
 	requireMySQL(t)
 	for _, mode := range mysqlDialect.modes {
 		t.Run(mode, func(t *testing.T) {
@@ -159,6 +171,9 @@ func TestMySQLTooShortColumn(t *testing.T) {
 				`DROP TABLE IF EXISTS profiles, users`,
 				`CREATE TABLE users (id bigint PRIMARY KEY, name text, email varchar(40), ssn text, encrypted_kms_key text)`)
 			// The raw connection proves the server would truncate silently.
+			// (SET SESSION: a connection of this test's raw pool, which
+			// its next mode may reuse and sets the same; never the
+			// server's setting.)
 			if _, err := e.raw.Exec(`SET SESSION sql_mode = ''`); err != nil {
 				t.Fatal(err)
 			}
@@ -189,6 +204,7 @@ func TestMySQLTooShortColumn(t *testing.T) {
 // NO_BACKSLASH_ESCAPES is refused with ErrConfig, and so is a statement that
 // would switch it on.
 func TestMySQLNoBackslashEscapesRefused(t *testing.T) {
+	t.Parallel()
 	e := setupDialect(t, mysqlDialect, "interpolateParams=false", suiteSchema, nil, suiteDDL(mysqlDialect)...)
 	db, err := sql.Open("kmsenc+mysql", mysqlWith(t, map[string]string{"kmsenc_config": e.cfg, "sql_mode": "'NO_BACKSLASH_ESCAPES'"}))
 	if err != nil {

@@ -16,16 +16,19 @@ import (
 // TestOpenByDriverName opens kmsenc the way the README shows, with
 // sql.Open and the schema file named by the DSN (URL and keyword forms) or
 // by KMSENC_CONFIG, and refuses to open without a schema file.
+//
+// Not parallel: it sets KMSENC_CONFIG for the process (t.Setenv).
 func TestOpenByDriverName(t *testing.T) {
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
-	u, err := url.Parse(postgresDSN())
+	dsn := postgresTestDSN(t) // the test's schema
+	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyword := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", u.Hostname(), u.Port(), u.User.Username(), u.Path[1:])
+	keyword := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable search_path=%s", u.Hostname(), u.Port(), u.User.Username(), u.Path[1:], u.Query().Get("search_path"))
 
 	dsns := map[string]string{
-		"url":     withParams(t, postgresDSN(), map[string]string{"kmsenc_config": e.cfg}),
+		"url":     withParams(t, dsn, map[string]string{"kmsenc_config": e.cfg}),
 		"keyword": keyword + " kmsenc_config='" + e.cfg + "'",
 	}
 	id := 0
@@ -52,7 +55,7 @@ func TestOpenByDriverName(t *testing.T) {
 	}
 
 	t.Setenv(kmsenc.ConfigEnv, e.cfg)
-	db, err := sql.Open("kmsenc+postgres", postgresDSN())
+	db, err := sql.Open("kmsenc+postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +63,7 @@ func TestOpenByDriverName(t *testing.T) {
 	db.Close()
 
 	t.Setenv(kmsenc.ConfigEnv, "")
-	db, err = sql.Open("kmsenc+postgres", postgresDSN())
+	db, err = sql.Open("kmsenc+postgres", dsn)
 	if err == nil {
 		err = db.Ping()
 		db.Close()
@@ -73,6 +76,7 @@ func TestOpenByDriverName(t *testing.T) {
 // TestPgxLeadingOptions passes pgx's option arguments before the values,
 // as pgx allows: they choose the exec mode and are not statement values.
 func TestPgxLeadingOptions(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	em, ssn := canary("opt"), canary("opt")
 	e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3)`, pgx.QueryExecModeSimpleProtocol, 1, em, ssn)
@@ -89,8 +93,9 @@ func TestPgxLeadingOptions(t *testing.T) {
 // literals as standard_conforming_strings on says; a connection with it off
 // is refused, and so is a statement that would turn it off.
 func TestStandardConformingStringsRequired(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
-	off := withParams(t, postgresDSN(), map[string]string{"kmsenc_config": e.cfg, "standard_conforming_strings": "off"})
+	off := withParams(t, postgresTestDSN(t), map[string]string{"kmsenc_config": e.cfg, "standard_conforming_strings": "off"})
 	db, err := sql.Open("kmsenc+postgres", off)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // forEachORMEnv runs a library's suite (GORM, sqlx, ent, bun, sqlc, ...)
 // once per dialect and connection mode, each with fresh tables made by
 // ddl(d) and a kmsenc database over them (fn gets the env), and then, once
-// per dialect, scans every table of that database for canaries: what a
+// per dialect, scans every table of the test's namespace for canaries: what a
 // library wrote by a path the recorder doesn't see (opened by driver name
 // with sql.Open) is covered by the scan.
 //
@@ -30,14 +30,7 @@ func forEachORMEnv(t *testing.T, schemaYAML string, ddl func(d *dialect) []strin
 					fn(t, setupDialect(t, od, mode, schemaYAML, nil, ddl(d)...))
 				})
 			}
-			// Each env's raw database closes with its subtest: scan
-			// through a fresh one.
-			raw, err := d.raw()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			scanAllTables(t, d, raw)
+			scanAllTables(t, d, d.srv.ns(t))
 		})
 	}
 }

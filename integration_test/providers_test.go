@@ -68,6 +68,9 @@ type kmsService struct {
 	tamper func(ct []byte) []byte
 }
 
+// The Provider tests don't run in parallel: the AWS and Vault services are
+// reached through the environment (awsTestEnv, vaultTestEnv: t.Setenv).
+
 // kmsProvider is one entry of the table: a provider and how to start its
 // service.
 type kmsProvider struct {

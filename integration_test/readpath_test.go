@@ -49,6 +49,7 @@ tables:
 // flight at once, bounded), once per distinct key, and that a second read is
 // served by the cache.
 func TestReadAheadUnwrapsConcurrently(t *testing.T) {
+	t.Parallel()
 	const n = 300
 	writer := setup(t, "cache_statement", readSchema, pgDDL...)
 	for i := 0; i < n; i++ {
@@ -104,6 +105,7 @@ func TestReadAheadUnwrapsConcurrently(t *testing.T) {
 // through the slog adapter and checks that no plaintext value and no master
 // key appears, while the events themselves are there.
 func TestEventsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -138,6 +140,7 @@ func TestEventsHoldNoSecrets(t *testing.T) {
 // MySQL's interpolateParams=false, the base driver declines direct
 // execution and kmsenc must not encrypt the statement twice).
 func TestOneKMSCallPerKey(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		e.key.ResetCounts()
 		e.exec(`INSERT INTO users (id, email, ssn) VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9)`,

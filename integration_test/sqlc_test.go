@@ -83,6 +83,7 @@ func checkSQLCAuthor(t *testing.T, what string, got, want sqlcAuthor) {
 
 // TestSQLC: every generated query that kmsenc supports, on both dialects.
 func TestSQLC(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, sqlcSchema, sqlcDDL, func(t *testing.T, e *env) {
 		if e.d.name == "mysql" {
 			sqlcMySQLSuite(t, e)
@@ -325,6 +326,7 @@ func sqlcMySQLSuite(t *testing.T, e *env) {
 // that matches ErrUnsupportedStatement (sqlc returns database/sql's error as
 // it is), and write nothing.
 func TestSQLCRefused(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, sqlcSchema, sqlcDDL, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		bio := nullString(canary("sqlc-refused"))

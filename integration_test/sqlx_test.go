@@ -94,6 +94,7 @@ func sqlxNewDb(e *env) *sqlx.DB {
 }
 
 func TestSQLX(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, sqlxSchema, sqlxDDL, func(t *testing.T, e *env) {
 		db := sqlxNewDb(e)
 		runSQLXSuite(t, e, db)
@@ -359,6 +360,7 @@ func runSQLXSuite(t *testing.T, e *env, db *sqlx.DB) {
 // TestSQLXRefusals: the patterns kmsenc refuses, through sqlx's calls, fail
 // with ErrUnsupportedStatement and write nothing.
 func TestSQLXRefusals(t *testing.T) {
+	t.Parallel()
 	forEachORMEnv(t, sqlxSchema, sqlxDDL, func(t *testing.T, e *env) {
 		db := sqlxNewDb(e)
 		kept := sqlxPerson{ID: 1, Name: "Ann", Email: sqlxNullString(canary("sqlx-kept")), Birthday: sqlxDay(1990, 5, 17), Score: 1}
@@ -419,6 +421,7 @@ func TestSQLXRefusals(t *testing.T) {
 // with sqlx.BindDriver. The recorder doesn't see this path; the table scan
 // of forEachORMEnv does.
 func TestSQLXOpenByDriverName(t *testing.T) {
+	t.Parallel()
 	// sqlx knows the base drivers' names, not kmsenc's.
 	if bt := sqlx.BindType("kmsenc+postgres"); bt != sqlx.UNKNOWN && bt != sqlx.DOLLAR {
 		t.Errorf("BindType(kmsenc+postgres) = %d", bt)

@@ -85,6 +85,7 @@ func (e *env) users(query string, args ...any) []user {
 func ns(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
 
 func TestInsertReturningAndSelect(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2, ssn1 := canary("email"), canary("email"), canary("ssn")
 		rows, err := e.query(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) RETURNING id, email, ssn`,
@@ -128,6 +129,7 @@ func TestInsertReturningAndSelect(t *testing.T) {
 }
 
 func TestEveryPlaintextType(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		note, avatar := canary("note"), []byte(canary("avatar"))
 		birthday := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
@@ -183,6 +185,7 @@ func TestEveryPlaintextType(t *testing.T) {
 }
 
 func TestInsertLiterals(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2 := canary("lit"), canary("lit")
 		e.exec(fmt.Sprintf(`INSERT INTO users (id, name, email, ssn) VALUES (1, 'Ann', '%s', NULL), (2, 'O''Brien', '%s', 'it''s')`, em1, em2))
@@ -196,6 +199,7 @@ func TestInsertLiterals(t *testing.T) {
 }
 
 func TestUpserts(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		first, second := canary("first"), canary("second")
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", first, "1")
@@ -233,6 +237,7 @@ func TestUpserts(t *testing.T) {
 }
 
 func TestSelectShapes(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em1, em2, note := canary("email"), canary("email"), canary("note")
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)`, 1, "Ann", em1, "s1", 2, "Bob", em2, "s2")
@@ -298,6 +303,7 @@ func TestSelectShapes(t *testing.T) {
 }
 
 func TestUpdateByPrimaryKey(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", canary("old"), "s")
 		// A row written before kmsenc: no key yet.
@@ -334,6 +340,7 @@ func TestUpdateByPrimaryKey(t *testing.T) {
 }
 
 func TestDeleteReturning(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		em := canary("del")
 		e.exec(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`, 1, "Ann", em)
@@ -352,6 +359,7 @@ func TestDeleteReturning(t *testing.T) {
 }
 
 func TestPreparedStatements(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		ins, err := e.prepare(`INSERT INTO users (id, name, email) VALUES ($1, $2, $3)`)
 		if err != nil {
@@ -384,6 +392,7 @@ func TestPreparedStatements(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		e.exec(`INSERT INTO users (id, name, email, ssn) VALUES ($1, $2, $3, $4)`, 1, "Ann", "a@example.com", "s")
 		leak := canary("refused")
@@ -424,6 +433,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestTamperingFailsClosed(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		reset := func() {
 			e.rawExec(`DELETE FROM users`)
@@ -475,6 +485,7 @@ func TestTamperingFailsClosed(t *testing.T) {
 }
 
 func TestConcurrentUpdatesOfKeylessRows(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, suiteDDL, func(t *testing.T, e *env) {
 		const rows, workers = 4, 64
 		for id := 1; id <= rows; id++ {
@@ -513,6 +524,7 @@ func TestConcurrentUpdatesOfKeylessRows(t *testing.T) {
 // TestByteaLiterals: drivers that interpolate values (bun) write []byte as
 // PostgreSQL's bytea text; kmsenc must encrypt the bytes, not the text.
 func TestByteaLiterals(t *testing.T) {
+	t.Parallel()
 	e := setup(t, "cache_statement", suiteSchema, pgDDL...)
 	e.exec(`INSERT INTO profiles (user_id, avatar) VALUES (1, '\x0102ff'), (2, 'a\\b\000')`)
 	for id, want := range map[int][]byte{1: {1, 2, 0xff}, 2: []byte("a\\b\x00")} {
@@ -527,6 +539,7 @@ func TestByteaLiterals(t *testing.T) {
 // column would be stored as plaintext (and would make DEFAULT unsafe), so
 // kmsenc refuses to use the table until the default is dropped.
 func TestEncryptedColumnWithDefaultRefused(t *testing.T) {
+	t.Parallel()
 	forEachDialect(t, suiteSchema, func(d *dialect) []string {
 		ddl := suiteDDL(d)
 		return append(ddl, `ALTER TABLE users ALTER COLUMN ssn SET DEFAULT 'plain'`)

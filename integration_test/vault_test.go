@@ -20,7 +20,9 @@ import (
 )
 
 // vaultTestEnv points the Vault client of key URLs at the engine, with the
-// engine's token, and clears the rest of the developer's Vault settings.
+// engine's token, and clears the rest of the developer's Vault settings. It
+// sets them with t.Setenv, for the process: tests that call it (these, and
+// the Provider tests) don't run in parallel.
 func vaultTestEnv(t *testing.T, addr string) {
 	for _, k := range []string{
 		"VAULT_AGENT_ADDR", "VAULT_NAMESPACE", "VAULT_MAX_RETRIES", "VAULT_CACERT", "VAULT_CAPATH",
