@@ -67,7 +67,7 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 		if sc.code {
 			// DO, CALL and CREATE FUNCTION/PROCEDURE may name tables in
 			// strings the fast path doesn't read.
-			s, err := newStmt(r.cfg, sql)
+			s, err := newCodeStmt(r.cfg, sql)
 			if err != nil {
 				return nil, err
 			}
