@@ -146,6 +146,22 @@ var ruleCases = []ruleCase{
 
 	// Rule 7: what kmsenc can't see through.
 	{name: "several statements", sql: `SELECT email FROM users; SELECT 1`, refuse: "several statements in one string"},
+	{name: "ALTER TABLE RENAME TO of a declared table", sql: `ALTER TABLE users RENAME TO people`, refuse: "RENAME is refused"},
+	{name: "ALTER TABLE RENAME TO a declared name", sql: `alter /* x */ TABLE people rename /* y */ to "users"`,
+		mysql: "alter /* x */ TABLE people rename /* y */ to `users`", refuse: "RENAME is refused"},
+	{name: "ALTER TABLE DROP COLUMN", sql: `ALTER TABLE public.users DROP COLUMN name`, refuse: "DROP COLUMN"},
+	{name: "ALTER TABLE SET DEFAULT of an encrypted column", sql: `ALTER TABLE users ALTER COLUMN email SET DEFAULT 'x'`, refuse: "ALTER COLUMN email"},
+	{name: "ALTER TABLE ADD encrypted column with a default", sql: `ALTER TABLE users ADD COLUMN ssn text DEFAULT 'x'`, refuse: "DEFAULT"},
+	{name: "ALTER TABLE generated column copying ciphertext", sql: `ALTER TABLE users ADD COLUMN n text GENERATED ALWAYS AS (email) STORED`, refuse: "naming email"},
+	{name: "CREATE TABLE LIKE a declared table", sql: `CREATE TABLE users_copy (LIKE users INCLUDING ALL)`, mysql: "CREATE TABLE users_copy LIKE `users`", refuse: "LIKE users"},
+	{name: "CALL naming nothing declared", sql: `CALL archive_everything()`, refuse: "CALL is refused"},
+	{name: "ALTER TABLE ADD plain column", sql: `ALTER TABLE users ADD COLUMN nickname text`, kind: rewrite.PassThrough},
+	{name: "ALTER TABLE ADD the key column", sql: `ALTER TABLE users ADD COLUMN encrypted_kms_key text`, kind: rewrite.PassThrough},
+	{name: "ALTER TABLE default of a plain column", sql: `ALTER TABLE users ALTER COLUMN name SET DEFAULT 'x'`, kind: rewrite.PassThrough},
+	{name: "ALTER TABLE foreign key to a declared table", sql: `ALTER TABLE profiles ADD COLUMN user_id bigint REFERENCES users (id)`, kind: rewrite.PassThrough},
+	{name: "CREATE TABLE and INDEX of a declared table", sql: `CREATE TABLE users (id bigint PRIMARY KEY, email text, encrypted_kms_key text)`, kind: rewrite.PassThrough},
+	{name: "CREATE INDEX on a declared table", sql: `CREATE INDEX users_name_idx ON users (name)`, kind: rewrite.PassThrough},
+	{name: "CREATE TABLE with LIKE in a check", sql: `CREATE TABLE notes (id int, body text CHECK (body LIKE 'x%'))`, kind: rewrite.PassThrough},
 }
 
 func sharedConfig(t *testing.T) *schema.Config {

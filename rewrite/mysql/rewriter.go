@@ -39,7 +39,15 @@ func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
 	if sc.ansiOnly {
 		return nil, rewrite.Refuse("", "under ANSI_QUOTES this statement names encrypted tables or columns in double quotes; kmsenc reads \"...\" as a string, as MySQL does by default: quote names with backticks")
 	}
+	if !sc.touches && !sc.dynamic && !sc.code {
+		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params}, nil
+	}
 	if !sc.touches && !sc.dynamic {
+		// CALL and stored programs may name tables in strings the fast
+		// path doesn't read.
+		if err := newCodeStmt(r, sql).checkDDL(false); err != nil {
+			return nil, err
+		}
 		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params}, nil
 	}
 	s, err := newStmt(r, sql)
@@ -58,6 +66,7 @@ type scanned struct {
 	touches  bool // an identifier names a declared table or column
 	ansiOnly bool // only when "..." is read as an identifier (ANSI_QUOTES)
 	dynamic  bool // PREPARE or EXECUTE: the statement may run other SQL text
+	code     bool // CALL, CREATE or ALTER: it may run or install code kmsenc can't see
 	params   int  // the number of '?'
 }
 
@@ -87,6 +96,7 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 			if first && t.Kind == Ident {
 				w := sql[t.Start:t.End]
 				sc.dynamic = len(w) == 7 && (equalFold(w, "prepare") || equalFold(w, "execute"))
+				sc.code = equalFold(w, "call") || equalFold(w, "create") || equalFold(w, "alter")
 			}
 		case Param:
 			sc.params++
@@ -197,6 +207,11 @@ func newStmt(r *Rewriter, sql string) (*stmt, error) {
 func (s *stmt) plan() (*rewrite.Plan, error) {
 	if s.end == 0 {
 		return s.passThrough(), nil
+	}
+	if s.kwIn(0, "call", "create", "alter", "rename") {
+		if err := s.checkDDL(true); err != nil {
+			return nil, err
+		}
 	}
 	switch c := s.classify(); c {
 	case classPass:

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
+	"github.com/kmsenc/kmsenc/rewrite/internal/ddl"
 	"github.com/kmsenc/kmsenc/rewrite/internal/lexical"
 	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 	"github.com/kmsenc/kmsenc/schema"
@@ -54,11 +55,26 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 			plan, err = nil, rewrite.Refuse(excerpt(sql, 0), "kmsenc failed to plan this statement (internal error: %v); please report it", p)
 		}
 	}()
-	touches, maxParam, err := r.scan(sql)
+	sc, err := r.scan(sql)
 	if err != nil {
 		return nil, err
 	}
+	touches, maxParam := sc.touches, sc.maxParam
+	if sc.textFunc != "" {
+		return nil, rewrite.Refuse(sc.textFunc, "%s", ddl.SQLTextFunctionReason(sc.textFunc))
+	}
 	if !touches {
+		if sc.code {
+			// DO, CALL and CREATE FUNCTION/PROCEDURE may name tables in
+			// strings the fast path doesn't read.
+			s, err := newCodeStmt(r.cfg, sql)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.checkDDL(false); err != nil {
+				return nil, err
+			}
+		}
 		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: maxParam}, nil
 	}
 	s, err := newStmt(r.cfg, sql)
@@ -69,25 +85,45 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 	return s.plan()
 }
 
+// scanned is what the fast path learns of a text.
+type scanned struct {
+	touches  bool   // an identifier names a declared table or column
+	maxParam int    // the highest $n
+	textFunc string // the name of a function that runs SQL text (ddl.SQLTextFunction)
+	code     bool   // it starts with DO, CALL or CREATE: it may hold code in strings
+}
+
 // scan is the fast path: one pass of the lexer, without keeping tokens,
 // that says whether sql touches a declared name and what its highest $n is.
-func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
+func (r *Rewriter) scan(sql string) (scanned, error) {
 	var buf lexical.NameBuf
+	var sc scanned
 	backslash := false
+	first := true
 	l := lexer{src: sql}
 	for l.pos < len(sql) {
 		t, err := l.next()
 		if err != nil {
-			return false, 0, refuseLex(sql, err)
+			return scanned{}, refuseLex(sql, err)
+		}
+		if first && t.Significant() {
+			first = false
+			if t.Kind == Ident {
+				w := sql[t.Start:t.End]
+				sc.code = strings.EqualFold(w, "do") || strings.EqualFold(w, "call") || strings.EqualFold(w, "create")
+			}
 		}
 		switch t.Kind {
 		case Ident, QuotedIdent:
-			if !touches && touchesIdent(r.cfg, sql, t, &buf) {
-				touches = true
+			if !sc.touches && touchesIdent(r.cfg, sql, t, &buf) {
+				sc.touches = true
+			}
+			if sc.textFunc == "" && ddl.SQLTextFunction(identValue(sql, t)) {
+				sc.textFunc = identValue(sql, t)
 			}
 		case Param:
-			if n := paramNumber(sql, t); n > maxParam {
-				maxParam = n
+			if n := paramNumber(sql, t); n > sc.maxParam {
+				sc.maxParam = n
 			}
 		case String:
 			if t.Flags&(FlagEscape|FlagDollar) == 0 && strings.IndexByte(sql[t.Start:t.End], '\\') >= 0 {
@@ -97,14 +133,14 @@ func (r *Rewriter) scan(sql string) (touches bool, maxParam int, err error) {
 	}
 	if r.scsOn {
 		if err := refuseSCSChange(sql); err != nil {
-			return false, 0, err
+			return scanned{}, err
 		}
 	} else if backslash {
-		if err := r.checkBackslashes(sql, touches); err != nil {
-			return false, 0, err
+		if err := r.checkBackslashes(sql, sc.touches); err != nil {
+			return scanned{}, err
 		}
 	}
-	return touches, maxParam, nil
+	return sc, nil
 }
 
 // refuseSCSChange refuses a statement that could turn
@@ -230,6 +266,11 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 func (s *stmt) plan() (*rewrite.Plan, error) {
 	if s.end == 0 {
 		return s.passThrough(), nil
+	}
+	if s.kwIn(0, "do", "call", "create", "alter") {
+		if err := s.checkDDL(true); err != nil {
+			return nil, err
+		}
 	}
 	switch c := s.classify(); c {
 	case classPass:
