@@ -399,7 +399,7 @@ type bunAccountPtr struct {
 
 // TestBunNilPointers: DEFAULT for an encrypted column. kmsenc checks that
 // encrypted columns have no database default (an ErrConfig otherwise), so
-// DEFAULT there is NULL, as DESIGN §5 rule 1 says.
+// DEFAULT there is NULL, as ARCHITECTURE.md §5 rule 1 says.
 func TestBunNilPointers(t *testing.T) {
 	t.Parallel()
 	forEachORMEnv(t, bunSchema, bunDDL, func(t *testing.T, e *env) {
