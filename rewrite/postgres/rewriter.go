@@ -118,7 +118,13 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 			if !sc.touches && touchesIdent(r.cfg, sql, t, &buf) {
 				sc.touches = true
 			}
-			if sc.textFunc == "" && ddl.SQLTextFunction(identValue(sql, t)) {
+			// SQLTextFunction compares without case: an unquoted word
+			// needs no folding, which would allocate on this fast path.
+			name := sql[t.Start:t.End]
+			if t.Kind == QuotedIdent {
+				name = lexical.Unquote(name)
+			}
+			if sc.textFunc == "" && ddl.SQLTextFunction(name) {
 				sc.textFunc = identValue(sql, t)
 			}
 		case Param:
