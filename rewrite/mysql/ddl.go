@@ -36,7 +36,7 @@ func (s *stmt) checkDDL(touching bool) error {
 	switch {
 	case s.kw(0, "call") && !touching:
 		// A CALL that names declared things is refused as before, by its class.
-		return rewrite.Refuse(s.describe(0, min(s.end, 2)), "CALL is refused through kmsenc: it can't see what a procedure does, which could store plaintext in encrypted columns or return their ciphertext as plaintext; call procedures that touch no encrypted table with the plain driver")
+		return ddl.RefuseCall(s.describe(0, min(s.end, 2)))
 	case s.kw(0, "rename") && touching:
 		return rewrite.Refuse(s.describe(0, min(s.end, 4)), "RENAME TABLE naming a table with encrypted columns is refused: kmsenc knows encrypted tables by name; %s", ddl.Reopen)
 	case s.kwIn(0, "create", "alter"):

@@ -37,7 +37,7 @@ func (s *stmt) checkDDL(touching bool) error {
 	switch {
 	case s.kw(0, "call") && !touching:
 		// A CALL that names declared things is refused as before, by its class.
-		return rewrite.Refuse(s.text(0, min(s.end, 2)), "CALL is refused through kmsenc: it can't see what a procedure does, which could store plaintext in encrypted columns or return their ciphertext as plaintext; call procedures that touch no encrypted table with the plain driver")
+		return ddl.RefuseCall(s.text(0, min(s.end, 2)))
 	case s.kw(0, "do"):
 		return s.checkBody("a DO block")
 	case s.kw(0, "create"):

@@ -8,6 +8,7 @@ package ddl
 import (
 	"strings"
 
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -287,6 +288,12 @@ func SQLTextFunction(name string) bool {
 		}
 	}
 	return false
+}
+
+// RefuseCall refuses a CALL: a procedure can't be seen into. near is the
+// statement's start as the dialect renders it.
+func RefuseCall(near string) error {
+	return rewrite.Refuse(near, "CALL is refused through kmsenc: it can't see what a procedure does, which could store plaintext in encrypted columns or return their ciphertext as plaintext; call procedures that touch no encrypted table with the plain driver")
 }
 
 // SQLTextFunctionReason is the refusal of a call of a SQLTextFunction.
