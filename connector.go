@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -33,6 +35,10 @@ type Connector struct {
 
 	tablesMu sync.Mutex
 	tables   map[*schema.Table]*tableInfo
+
+	openMu      sync.Mutex // the check of the schema file at open (opencheck.go)
+	openChecked bool
+	openErr     error
 }
 
 var (
@@ -70,43 +76,56 @@ func NewConnector(base driver.Connector, d *dialect.Dialect, cfg *Config, opts .
 	return c, nil
 }
 
-// openKeyrings opens one keyring per distinct master key of the schema.
+// openKeyrings opens one keyring per distinct master key of the schema. A
+// key URL that can't be opened is a problem of the schema file at its line;
+// all of them are reported together, as a *ConfigError.
 func (c *Connector) openKeyrings(ctx context.Context) error {
 	opened := make(map[string]providers.Provider) // by URL
-	open := func(keyURL string) (providers.Provider, error) {
+	var problems []*schema.FieldError
+	open := func(keyURL, field string) providers.Provider {
 		if p, ok := opened[keyURL]; ok {
-			return p, nil
+			return p
 		}
 		p, ok := c.opts.providers[keyURL]
 		if !ok {
 			var err error
 			if p, err = providers.Open(ctx, keyURL); err != nil {
-				return nil, err
+				// The message of providers.Open names the scheme, never the
+				// URL, which may hold a key.
+				fe := c.problem(field, "can't open the master key: %s", strings.TrimPrefix(err.Error(), "providers: "))
+				fe.Err = err
+				problems = append(problems, fe)
+				return nil
 			}
 		}
 		opened[keyURL] = p
-		return p, nil
+		return p
 	}
 	byKey := make(map[string]*envelope.Keyring)
-	for _, t := range c.cfg.Tables {
-		key := c.cfg.Key
+	failed := make(map[string]bool) // key identities already reported
+	used := make(map[string]bool)   // URLs of the providers a keyring owns
+	for _, name := range c.cfg.TableNames() {
+		t := c.cfg.Table(name)
+		key, path := c.cfg.Key, "key"
 		if t.Key != nil {
-			key = *t.Key
+			key, path = *t.Key, "tables."+t.Name+".key"
 		}
 		id := keyIdentity(key)
 		if kr, ok := byKey[id]; ok {
 			c.keyrings[t] = kr
 			continue
 		}
-		cur, err := open(key.URL)
-		if err != nil {
-			return fmt.Errorf("kmsenc: table %s: %w", t.Name, err)
+		if failed[id] {
+			continue
 		}
+		cur := open(key.URL, path+".url")
 		prev := make(map[int]providers.Provider, len(key.Previous))
-		for v, u := range key.Previous {
-			if prev[v], err = open(u); err != nil {
-				return fmt.Errorf("kmsenc: table %s: key version %d: %w", t.Name, v, err)
-			}
+		for _, v := range slices.Sorted(maps.Keys(key.Previous)) {
+			prev[v] = open(key.Previous[v], fmt.Sprintf("%s.previous_versions.%d", path, v))
+		}
+		if cur == nil || slices.Contains(slices.Collect(maps.Values(prev)), nil) {
+			failed[id] = true
+			continue
 		}
 		var observe func(context.Context, envelope.Event)
 		if len(c.opts.hooks) > 0 { // events cost a context copy per call
@@ -122,12 +141,21 @@ func (c *Connector) openKeyrings(ctx context.Context) error {
 			Observe:        observe,
 		})
 		if err != nil {
-			return fmt.Errorf("kmsenc: table %s: %w", t.Name, err)
+			return wrapErr(err, "table %s", t.Name)
 		}
 		byKey[id] = kr
 		c.keyrings[t] = kr
+		used[key.URL] = true
+		for _, u := range key.Previous {
+			used[u] = true
+		}
 	}
-	return nil
+	for u, p := range opened {
+		if len(problems) > 0 && !used[u] {
+			p.Close() // no keyring owns it, and NewConnector fails
+		}
+	}
+	return newConfigError("the schema file's master keys can't be opened", problems)
 }
 
 func keyIdentity(k schema.Key) string {
@@ -188,6 +216,10 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			bc.Close()
 			return nil, err
 		}
+	}
+	if err := c.checkOpen(ctx, cn); err != nil {
+		bc.Close()
+		return nil, err
 	}
 	return cn, nil
 }

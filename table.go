@@ -27,9 +27,9 @@ type tableInfo struct {
 func (ti *tableInfo) isBinary(col *schema.Column) bool { return ti.binary[strings.ToLower(col.Name)] }
 
 // tableInfo returns what is known of t, learning it through cn on first use.
-// It checks the schema file against the table: every encrypted column and the
-// key column must exist and be able to hold ciphertext, and no encrypted
-// column may have a database default (it would be stored as plaintext).
+// It checks the schema file against the table as the check at open does
+// (tableProblems), for a table created after the connector's first
+// connection.
 func (c *Connector) tableInfo(ctx context.Context, cn *conn, t *schema.Table) (*tableInfo, error) {
 	c.tablesMu.Lock()
 	ti := c.tables[t]
@@ -62,7 +62,7 @@ func (c *Connector) checkOnlyPrimaryUnique(ctx context.Context, cn *conn, t *sch
 		ti.unique, ti.uniqueErr = cn.queryStrings(ctx, c.dialect.UniqueKeysQuery, t.Name)
 	})
 	if ti.uniqueErr != nil {
-		return fmt.Errorf("kmsenc: reading the unique keys of table %s: %w", t.Name, ti.uniqueErr)
+		return wrapErr(ti.uniqueErr, "reading the unique keys of table %s", t.Name)
 	}
 	if len(ti.unique) > 0 {
 		return &rewrite.RefusalError{
@@ -107,7 +107,7 @@ type dbColumn struct {
 func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (*tableInfo, error) {
 	rows, err := cn.baseQuery(ctx, c.dialect.ColumnsQuery, []driver.NamedValue{{Ordinal: 1, Value: t.Name}})
 	if err != nil {
-		return nil, fmt.Errorf("kmsenc: reading the columns of table %s: %w", t.Name, err)
+		return nil, wrapErr(err, "reading the columns of table %s", t.Name)
 	}
 	cols := make(map[string]dbColumn)
 	dest := make([]driver.Value, 4)
@@ -117,38 +117,20 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return nil, fmt.Errorf("kmsenc: reading the columns of table %s: %w", t.Name, err)
+			return nil, wrapErr(err, "reading the columns of table %s", t.Name)
 		}
-		col := dbColumn{dataType: strings.ToLower(asString(dest[1])), hasDef: isDefault(dest[2])}
-		if n, ok := asInt(dest[3]); ok {
-			col.maxLen = n
-		}
-		cols[strings.ToLower(asString(dest[0]))] = col
+		cols[strings.ToLower(asString(dest[0]))] = newDBColumn(dest[1], dest[2], dest[3])
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("%w: the schema file declares table %s, but the database has no such table (create it before using it through kmsenc)", ErrConfig, t.Name)
+		return nil, newConfigError(mismatch, []*schema.FieldError{c.problem("tables."+t.Name, "the database has no table %s: create it before using it through kmsenc", t.Name)})
 	}
-	key, ok := cols[strings.ToLower(t.KeyColumn)]
-	if !ok {
-		return nil, fmt.Errorf("%w: table %s has no key column %s: add it as a text column (ALTER TABLE %s ADD COLUMN %s text)", ErrConfig, t.Name, t.KeyColumn, t.Name, t.KeyColumn)
-	}
-	if binary, ok := c.dialect.Storage(key.dataType); !ok || binary {
-		return nil, fmt.Errorf("%w: key column %s.%s is %s: it must be a text column", ErrConfig, t.Name, t.KeyColumn, key.dataType)
+	if err := newConfigError(mismatch, c.tableProblems(t, cols)); err != nil {
+		return nil, err
 	}
 	ti := &tableInfo{binary: make(map[string]bool), maxLen: make(map[string]int64)}
-	for lower, sc := range t.Columns {
-		dc, ok := cols[lower]
-		if !ok {
-			return nil, fmt.Errorf("%w: the schema file declares %s.%s, but the table has no such column", ErrConfig, t.Name, sc.Name)
-		}
-		binary, ok := c.dialect.Storage(dc.dataType)
-		if !ok {
-			return nil, fmt.Errorf("%w: encrypted column %s.%s is %s, which can't hold ciphertext: make it text (base64) or a binary type", ErrConfig, t.Name, sc.Name, dc.dataType)
-		}
-		if dc.hasDef {
-			return nil, fmt.Errorf("%w: encrypted column %s.%s has a database default, which would be stored as plaintext: drop the default", ErrConfig, t.Name, sc.Name)
-		}
-		ti.binary[lower] = binary
+	for lower := range t.Columns {
+		dc := cols[lower]
+		ti.binary[lower], _ = c.dialect.Storage(dc.dataType)
 		ti.maxLen[lower] = dc.maxLen
 	}
 	return ti, nil

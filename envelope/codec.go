@@ -77,6 +77,23 @@ func Encode(t schema.Type, v any) ([]byte, error) {
 	return nil, unknownType(t)
 }
 
+// MaxEncodedSize returns the largest number of bytes [Encode] returns for
+// type t, and false for the types whose values have no bound (text, bytes,
+// json).
+func MaxEncodedSize(t schema.Type) (int, bool) {
+	switch t {
+	case schema.Int, schema.Float:
+		return 8, true
+	case schema.Bool:
+		return 1, true
+	case schema.Date:
+		return len(dateLayout), true
+	case schema.Timestamp:
+		return len("2006-01-02T15:04:05.000000000Z"), true
+	}
+	return 0, false
+}
+
 // normalize turns v into one of the driver.Value types, as database/sql does.
 func normalize(v any) (any, error) {
 	switch v.(type) {

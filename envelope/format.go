@@ -97,3 +97,13 @@ func ParseWrappedKey(s string) (version int, ciphertext []byte, err error) {
 	}
 	return version, ciphertext, nil
 }
+
+// StoredSize returns the length of what [StoreValue] stores for a plaintext
+// of n encoded bytes: characters of base64 in a text column, bytes in a
+// binary one.
+func StoredSize(n int, binary bool) int {
+	if binary {
+		return n + sealOverhead
+	}
+	return base64.StdEncoding.EncodedLen(n + sealOverhead)
+}

@@ -53,12 +53,21 @@ func newDialect() *dialect.Dialect {
 			"ORDER BY ordinal_position",
 		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
 			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
+		CatalogQuery: catalogQuery,
 		CheckSession: checkSession,
 		Storage:      storage,
 		TypeName:     typeName,
 		QuoteIdent:   func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
 		Placeholder:  func(int) string { return "?" },
 	}
+}
+
+// catalogQuery is the dialect's CatalogQuery for n table names.
+func catalogQuery(n int) string {
+	return "SELECT table_name, column_name, data_type, column_default, character_maximum_length " +
+		"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) IN (" +
+		strings.Repeat("?, ", n-1) + "?) " +
+		"UNION ALL SELECT table_name, NULL, NULL, NULL, NULL FROM information_schema.tables WHERE table_schema = DATABASE()"
 }
 
 // checkSession refuses a connection whose SQL mode has

@@ -59,11 +59,27 @@ func newDialect() *dialect.Dialect {
 FROM information_schema.columns
 WHERE lower(table_name) = lower($1) AND table_schema = ANY (current_schemas(false))
 ORDER BY ordinal_position`,
-		Storage:     storage,
-		TypeName:    typeName,
-		QuoteIdent:  func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` },
-		Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+		CatalogQuery: catalogQuery,
+		Storage:      storage,
+		TypeName:     typeName,
+		QuoteIdent:   func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` },
+		Placeholder:  func(n int) string { return "$" + strconv.Itoa(n) },
 	}
+}
+
+// catalogQuery is the dialect's CatalogQuery for n table names.
+func catalogQuery(n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	return `SELECT table_name::text, column_name::text, data_type::text, column_default::text, character_maximum_length::int8
+FROM information_schema.columns
+WHERE table_schema = ANY (current_schemas(false)) AND lower(table_name) IN (` + strings.Join(ph, ", ") + `)
+UNION ALL
+SELECT table_name::text, NULL, NULL, NULL, NULL
+FROM information_schema.tables
+WHERE table_schema = ANY (current_schemas(false))`
 }
 
 // checkSession refuses a connection whose standard_conforming_strings is

@@ -48,6 +48,7 @@ func Parse(data []byte, file string) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, d.first()
 	}
+	c.pos = d.pos
 	return c, nil
 }
 

@@ -69,6 +69,8 @@ type Config struct {
 
 	touchOnce sync.Once
 	touch     map[string]bool // lower-case names that Touches reports
+
+	pos positions // the line of each field the file sets; nil when built in Go
 }
 
 // Key names a master key: the URL that wraps new data keys, its version, and
@@ -114,6 +116,18 @@ type Column struct {
 // AssociatedData is the AES-GCM associated data of the column's values,
 // "<table>.<column>", so that a value can't be moved to another column.
 func (c *Column) AssociatedData() string { return c.Table + "." + c.Name }
+
+// Line returns the line of the schema file that sets field, a dotted path
+// such as "tables.users.columns.email" or "tables.users.context.id" (names
+// as written in the file), or 0 if the file doesn't set it (a default, or a
+// Config built in Go). Errors found outside this package, such as the
+// check of the file against the database, use it to name the line.
+func (c *Config) Line(field string) int {
+	if c == nil {
+		return 0
+	}
+	return c.pos.line(field)
+}
 
 // Table returns the table named name (any case), or nil.
 func (c *Config) Table(name string) *Table {

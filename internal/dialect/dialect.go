@@ -34,6 +34,15 @@ type Dialect struct {
 	// placeholder and returns rows of (column name, data type, column
 	// default or NULL, maximum character length or NULL).
 	ColumnsQuery string
+	// CatalogQuery, if set, returns the query of the check at open
+	// (ARCHITECTURE.md §4.2), which takes n placeholders, each a declared
+	// table name in lower case. It returns one row (table name, column
+	// name, data type, column default or NULL, maximum length or NULL) per
+	// column of each table of the connection's schema(s) whose lower-case
+	// name is one of them, and one row (table name, NULL, NULL, NULL, NULL)
+	// per table and view there, so that a declared table that is missing
+	// can be matched against the names that exist. Nil skips the check.
+	CatalogQuery func(n int) string
 	// Storage classifies a data type as ColumnsQuery reports it: binary
 	// (bytea, blob...) or text; ok is false for a type that can't hold
 	// ciphertext at all.
