@@ -202,14 +202,14 @@ func value(v rewrite.Value, args []driver.NamedValue) driver.Value {
 func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, ti *tableInfo) (driver.Value, error) {
 	v, err := driver.DefaultParameterConverter.ConvertValue(v)
 	if err != nil {
-		return nil, fmt.Errorf("kmsenc: value for %s: %w", col.AssociatedData(), err)
+		return nil, wrapErr(err, "value for %s", col.AssociatedData())
 	}
 	if v == nil { // a Valuer or nil pointer that means NULL
 		return nil, nil
 	}
 	pt, err := envelope.Encode(col.Type, v)
 	if err != nil {
-		return nil, fmt.Errorf("kmsenc: value for %s: %w", col.AssociatedData(), err)
+		return nil, wrapErr(err, "value for %s", col.AssociatedData())
 	}
 	stored := envelope.StoreValue(k.Seal(col.AssociatedData(), pt), ti.isBinary(col))
 	if err := ti.checkLength(col, stored); err != nil {
@@ -235,7 +235,7 @@ func (cn *conn) insertKeys(ctx context.Context, p *rewrite.Plan, vals []driver.N
 			}
 			s, err := contextString(value(cv.Value, vals))
 			if err != nil {
-				return nil, nil, fmt.Errorf("kmsenc: row %d of the INSERT into %s: context column %s: %w", i+1, p.Table.Name, cv.Column, err)
+				return nil, nil, wrapErr(err, "row %d of the INSERT into %s: context column %s", i+1, p.Table.Name, cv.Column)
 			}
 			ec[cv.Name] = s
 		}
@@ -277,7 +277,7 @@ func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, opts, vals []driver
 	setArgs = append(setArgs, withValues(nil, up.SetKeyParams, vals)...)
 	renumber(setArgs)
 	if _, err := cn.baseExec(ctx, up.SetKey, setArgs); err != nil {
-		return nil, "", false, fmt.Errorf("kmsenc: giving the %s row its first key: %w", p.Table.Name, err)
+		return nil, "", false, wrapErr(err, "giving the %s row its first key", p.Table.Name)
 	}
 	again, ec, found, err := cn.lookupKey(ctx, p.Table, up.Lookup, lookupArgs)
 	if err != nil {
@@ -299,7 +299,7 @@ func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, opts, vals []driver
 func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, sql string, args []driver.NamedValue) (*string, envelope.Context, bool, error) {
 	rows, err := cn.baseQuery(ctx, sql, args)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("kmsenc: reading the key of the %s row: %w", t.Name, err)
+		return nil, nil, false, wrapErr(err, "reading the key of the %s row", t.Name)
 	}
 	defer rows.Close()
 	dest := make([]driver.Value, len(rows.Columns()))
@@ -307,7 +307,7 @@ func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, sql string, args
 		if errors.Is(err, io.EOF) {
 			return nil, nil, false, nil
 		}
-		return nil, nil, false, fmt.Errorf("kmsenc: reading the key of the %s row: %w", t.Name, err)
+		return nil, nil, false, wrapErr(err, "reading the key of the %s row", t.Name)
 	}
 	ec, err := tableContext(t, dest[1:])
 	if err != nil {
@@ -335,7 +335,7 @@ func tableContext(t *schema.Table, colVals []driver.Value) (envelope.Context, er
 		}
 		s, err := contextString(colVals[i])
 		if err != nil {
-			return nil, fmt.Errorf("kmsenc: %s row: context column %s: %w", t.Name, e.Column, err)
+			return nil, wrapErr(err, "%s row: context column %s", t.Name, e.Column)
 		}
 		ec[e.Name] = s
 		i++

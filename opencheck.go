@@ -101,9 +101,9 @@ func (c *Connector) catalogProblems(cat *catalog) []*schema.FieldError {
 			problems = append(problems, c.tableProblems(t, cat.columns[name])...)
 			continue
 		}
-		var others []string // names that exist and aren't declared
+		var others []string // names that exist and aren't another declared table
 		for _, n := range cat.names {
-			if c.cfg.Table(n) == nil {
+			if d := c.cfg.Table(n); d == nil || d == t {
 				others = append(others, n)
 			}
 		}
@@ -199,7 +199,7 @@ func tooShort(sc *schema.Column, dc dbColumn, binary bool) string {
 	}
 	if n, bounded := envelope.MaxEncodedSize(sc.Type); bounded {
 		if need := int64(envelope.StoredSize(n, binary)); dc.maxLen < need {
-			return fmt.Sprintf("encrypted column %s.%s is %s(%d), too short for the ciphertext of a %s value, which takes up to %d %s: widen it to at least %d", sc.Table, sc.Name, dc.dataType, dc.maxLen, sc.Type, need, unit, need)
+			return fmt.Sprintf("encrypted column %s.%s is %s(%d), too short for the ciphertext of its largest %s value, which takes %d %s: widen it to at least %d", sc.Table, sc.Name, dc.dataType, dc.maxLen, sc.Type, need, unit, need)
 		}
 		return ""
 	}
@@ -216,7 +216,7 @@ func (c *Connector) problem(path, format string, args ...any) *schema.FieldError
 
 // nearMiss returns the first of names (sorted) that is a likely misspelling
 // of name: the same but for case, else one letter inserted, removed or
-// changed. A change of digits, or names shorter than three letters, don't
+// changed. A change of digits, or between names of two letters, doesn't
 // count: t1 and t2, or events and events2, are different tables on purpose.
 func nearMiss(name string, names []string) string {
 	names = slices.Sorted(slices.Values(names))
@@ -234,13 +234,13 @@ func nearMiss(name string, names []string) string {
 }
 
 // oneEdit reports whether a and b differ by exactly one inserted, removed
-// or changed byte that is not a digit, and the shorter has three bytes or
+// or changed byte that is not a digit, and the longer has three bytes or
 // more.
 func oneEdit(a, b string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
-	if len(a) < 3 || len(b)-len(a) > 1 || a == b {
+	if len(b) < 3 || len(b)-len(a) > 1 || a == b {
 		return false
 	}
 	i := 0

@@ -193,24 +193,84 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		k := keys[c.instance]
 		if k.err != nil {
-			return k.err
+			return r.rowError(row, c.instance, k.err)
 		}
 		if k.key == nil {
-			return fmt.Errorf("%w: a %s row holds a value in %s but no key in %s", ErrDecrypt, c.col.Table, c.col.Name, r.instances[c.instance].table.KeyColumn)
+			return r.keylessError(row, c, row[b])
 		}
 		sealed, err := envelope.LoadValue(row[b], c.binary)
 		if err != nil {
-			return fmt.Errorf("kmsenc: %s: %w", c.col.AssociatedData(), err)
+			return r.rowError(row, c.instance, wrapErr(err, "%s", c.col.Name))
 		}
 		pt, err := k.key.Open(c.col.AssociatedData(), sealed)
 		if err != nil {
-			return err
+			return r.rowError(row, c.instance, err)
 		}
 		if dest[i], err = envelope.Decode(c.col.Type, pt); err != nil {
-			return fmt.Errorf("kmsenc: %s: %w", c.col.AssociatedData(), err)
+			return r.rowError(row, c.instance, wrapErr(err, "%s", c.col.Name))
 		}
 	}
 	return nil
+}
+
+// rowError is err of a row of an instance, naming the table, the row's
+// context column values (ids, never an encrypted value) and the master key
+// version of its key column, so that the row can be found and its key
+// checked.
+func (r *rows) rowError(row []driver.Value, inst int, err error) error {
+	return wrapErr(err, "%s", r.describeRow(row, inst))
+}
+
+// describeRow names a row by its table, context column values and key
+// version: "row of users (id=42, key v2)".
+func (r *rows) describeRow(row []driver.Value, inst int) string {
+	in := r.instances[inst]
+	cols := in.table.ContextColumns()
+	var parts []string
+	for j, b := range in.context {
+		v := "NULL"
+		if row[b] != nil {
+			var err error
+			if v, err = contextString(row[b]); err != nil {
+				v = asString(row[b])
+			}
+		}
+		parts = append(parts, cols[j]+"="+v)
+	}
+	if v := keyVersion(row[in.key]); v != "" {
+		parts = append(parts, "key "+v)
+	}
+	if len(parts) == 0 {
+		return "row of " + in.table.Name
+	}
+	return "row of " + in.table.Name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// keyVersion returns the "v<N>" prefix of a key column value, or "".
+func keyVersion(v driver.Value) string {
+	s := asString(v)
+	i := 1
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if len(s) == 0 || s[0] != 'v' || i == 1 || i > 11 || i >= len(s) || s[i] != ':' {
+		return ""
+	}
+	return s[:i]
+}
+
+// keylessError is the error of a row whose key column is NULL but whose
+// column c holds value. Most often the table had rows before kmsenc was put
+// in front of it, and the value is plaintext; the message never includes
+// it.
+func (r *rows) keylessError(row []driver.Value, c column, value driver.Value) error {
+	desc := r.describeRow(row, c.instance)
+	if _, err := envelope.LoadValue(value, c.binary); err != nil {
+		return fmt.Errorf("%w: %s has no data key but %s holds a value that is not ciphertext: it was written without kmsenc; encrypt existing rows first (see README: Adopting kmsenc on a table with rows)",
+			ErrDecrypt, desc, c.col.Name)
+	}
+	return fmt.Errorf("%w: %s has no data key in %s but %s holds a ciphertext: the key column was cleared, or the value was copied from another row; restore the row's key or write the value again",
+		ErrDecrypt, desc, r.instances[c.instance].table.KeyColumn, c.col.Name)
 }
 
 // fill reads the next window of rows and unwraps the keys they need.

@@ -55,7 +55,7 @@ func (c *Connector) Rotate(ctx context.Context, table string, limit int) (int, e
 			}
 			rewrapped, err := kr.Rewrap(ctx, r.wrapped, r.context)
 			if err != nil {
-				return done, fmt.Errorf("kmsenc: rotating the key of the %s row %s: %w", t.Name, r.describe(t), err)
+				return done, wrapErr(err, "rotating the key of the %s row %s", t.Name, r.describe(t))
 			}
 			args := []driver.NamedValue{{Value: rewrapped}}
 			for _, v := range r.pk {
@@ -65,7 +65,7 @@ func (c *Connector) Rotate(ctx context.Context, table string, limit int) (int, e
 			renumber(args)
 			res, err := cn.baseExec(ctx, upd, args)
 			if err != nil {
-				return done, fmt.Errorf("kmsenc: rotating the key of the %s row %s: %w", t.Name, r.describe(t), err)
+				return done, wrapErr(err, "rotating the key of the %s row %s", t.Name, r.describe(t))
 			}
 			if n, err := res.RowsAffected(); err == nil && n > 0 {
 				done++
@@ -119,7 +119,7 @@ func (c *Connector) rotateSQL(t *schema.Table, version int) (sel, upd string) {
 func (c *Connector) rowsToRotate(ctx context.Context, cn *conn, t *schema.Table, sel string) ([]rotateRow, error) {
 	rows, err := cn.baseQuery(ctx, sel, nil)
 	if err != nil {
-		return nil, fmt.Errorf("kmsenc: finding %s rows to rotate: %w", t.Name, err)
+		return nil, wrapErr(err, "finding %s rows to rotate", t.Name)
 	}
 	defer rows.Close()
 	npk := len(t.PrimaryKey)
@@ -130,7 +130,7 @@ func (c *Connector) rowsToRotate(ctx context.Context, cn *conn, t *schema.Table,
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
-			return nil, fmt.Errorf("kmsenc: finding %s rows to rotate: %w", t.Name, err)
+			return nil, wrapErr(err, "finding %s rows to rotate", t.Name)
 		}
 		for i, v := range dest {
 			if b, ok := v.([]byte); ok {

@@ -600,6 +600,8 @@ func TestSelectContextColumn(t *testing.T) {
 			if tt.errDec {
 				if !errors.Is(err, ErrDecrypt) {
 					t.Errorf("Scan = %q, %v; want ErrDecrypt", got, err)
+				} else if want := "kmsenc: row of accounts (id=8, key v1): "; !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("Scan: %v; want it to start %q (the table, context values and key version)", err, want)
 				}
 				return
 			}
@@ -683,23 +685,39 @@ func TestSelectDecryptFailures(t *testing.T) {
 		}
 		panic("tamper: not ciphertext")
 	}
+	// Each error names the row (its table, and the key version when the
+	// key column has one) and what is wrong, never a value.
 	tests := []struct {
 		name string
 		edit func(f *fixture, row []driver.Value, k testKey)
+		is   error
+		want []string
 	}{
-		{"key column NULL, value set", func(f *fixture, row []driver.Value, _ testKey) { row[1], row[6] = nil, nil }},
-		{"tampered text", func(f *fixture, row []driver.Value, _ testKey) { row[2] = tamper(row[2]) }},
-		{"tampered bytea", func(f *fixture, row []driver.Value, _ testKey) { row[3] = tamper(row[3]) }},
-		{"value moved to another column", func(f *fixture, row []driver.Value, _ testKey) { row[4] = row[2] }},
+		{"key column NULL, value set", func(f *fixture, row []driver.Value, _ testKey) { row[1], row[6] = nil, nil },
+			ErrDecrypt, []string{"row of users has no data key in encrypted_kms_key but email holds a ciphertext"}},
+		{"key column NULL, plaintext written without kmsenc", func(f *fixture, row []driver.Value, _ testKey) {
+			row[1], row[6], row[2] = nil, nil, emailCanary
+		}, ErrDecrypt, []string{"row of users has no data key but email holds a value that is not ciphertext: it was written without kmsenc; encrypt existing rows first (see README: Adopting kmsenc on a table with rows)"}},
+		{"tampered text", func(f *fixture, row []driver.Value, _ testKey) { row[2] = tamper(row[2]) },
+			ErrDecrypt, []string{"row of users (key v1)", "users.email was tampered with"}},
+		{"tampered bytea", func(f *fixture, row []driver.Value, _ testKey) { row[3] = tamper(row[3]) },
+			ErrDecrypt, []string{"row of users (key v1)", "users.avatar was tampered with"}},
+		{"value moved to another column", func(f *fixture, row []driver.Value, _ testKey) { row[4] = row[2] },
+			ErrDecrypt, []string{"row of users (key v1)", "users.age"}},
 		{"value under another row's key", func(f *fixture, row []driver.Value, _ testKey) {
 			other := f.newKey(envelope.Context{"table": "users"})
 			row[2] = other.seal(f.t, f.users.Column("email"), emailCanary, false)
-		}},
-		{"plaintext written without kmsenc", func(f *fixture, row []driver.Value, _ testKey) { row[2] = emailCanary }},
+		}, ErrDecrypt, []string{"row of users (key v1)", "users.email"}},
+		{"plaintext written without kmsenc", func(f *fixture, row []driver.Value, _ testKey) { row[2] = emailCanary },
+			ErrDecrypt, []string{"row of users (key v1): email: decryption failed: not a kmsenc ciphertext"}},
 		{"wrapped key tampered", func(f *fixture, row []driver.Value, k testKey) {
 			w := k.wrapped[:len(k.wrapped)-4] + "AAA="
 			row[1], row[6] = w, w
-		}},
+		}, ErrDecrypt, []string{"row of users (key v1)", "decrypt with master key base64key://(redacted) failed"}},
+		{"unknown key version", func(f *fixture, row []driver.Value, k testKey) {
+			w := "v7" + k.wrapped[2:]
+			row[1], row[6] = w, w
+		}, ErrUnknownKeyVersion, []string{"row of users (key v7): unknown master key version", "add version 7 to key.previous_versions"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -722,8 +740,21 @@ func TestSelectDecryptFailures(t *testing.T) {
 				err := rows.Scan(&id, &email, &avatar, &age, &name)
 				t.Fatalf("a row came through: %#v %#v %#v %#v (%v)", id, email, avatar, age, err)
 			}
-			if err := rows.Err(); !errors.Is(err, ErrDecrypt) {
-				t.Errorf("rows.Err() = %v; want ErrDecrypt", err)
+			err = rows.Err()
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("rows.Err() = %v; want %v", err, tt.is)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("rows.Err() = %q; want it to say %q", msg, w)
+				}
+			}
+			if strings.Count(msg, "kmsenc:") != 1 || !strings.HasPrefix(msg, "kmsenc: ") {
+				t.Errorf("rows.Err() = %q; want one kmsenc: prefix, at the start", msg)
+			}
+			if strings.Contains(msg, emailCanary) || strings.Contains(msg, avatarCanary) {
+				t.Errorf("rows.Err() = %q holds a plaintext", msg)
 			}
 		})
 	}

@@ -264,3 +264,36 @@ func TestDecodeLockboxDatetime(t *testing.T) {
 		t.Errorf("Decode = %v, want %v", got, want)
 	}
 }
+
+// MaxEncodedSize bounds what Encode returns for the largest value of each
+// bounded type; the check at open sizes columns by it.
+func TestMaxEncodedSize(t *testing.T) {
+	largest := map[schema.Type]any{
+		schema.Int:       int64(math.MinInt64),
+		schema.Float:     -math.MaxFloat64,
+		schema.Bool:      true,
+		schema.Date:      "9999-12-31",
+		schema.Timestamp: "9999-12-31T23:59:59.999999999Z",
+	}
+	for typ, v := range largest {
+		n, bounded := MaxEncodedSize(typ)
+		b, err := Encode(typ, v)
+		if err != nil {
+			t.Fatalf("Encode(%s): %v", typ, err)
+		}
+		if !bounded || len(b) != n {
+			t.Errorf("MaxEncodedSize(%s) = %d, %v; Encode gave %d bytes", typ, n, bounded, len(b))
+		}
+	}
+	for _, typ := range []schema.Type{schema.Text, schema.Bytes, schema.JSON} {
+		if _, bounded := MaxEncodedSize(typ); bounded {
+			t.Errorf("MaxEncodedSize(%s) is bounded", typ)
+		}
+	}
+	if got := StoredSize(8, false); got != len(StoreValue(make([]byte, 8+sealOverhead), false).(string)) {
+		t.Errorf("StoredSize(8, text) = %d", got)
+	}
+	if got := StoredSize(8, true); got != 36 {
+		t.Errorf("StoredSize(8, binary) = %d, want 36", got)
+	}
+}

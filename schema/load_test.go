@@ -912,3 +912,31 @@ func TestFieldErrorFormat(t *testing.T) {
 		t.Error("FieldError matches an unrelated error")
 	}
 }
+
+// Config.Line gives the line of each field the file sets, for errors found
+// outside this package (the check against the database).
+func TestConfigLine(t *testing.T) {
+	c, err := Parse([]byte(`key:
+  url: base64key://AAAA
+tables:
+  users:
+    context:
+      id: $id
+    columns:
+      email: text
+`), "k.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]int{
+		"key.url": 2, "tables.users": 4, "tables.users.context.id": 6,
+		"tables.users.columns.email": 8, "tables.users.key_column": 0,
+	} {
+		if got := c.Line(field); got != want {
+			t.Errorf("Line(%q) = %d, want %d", field, got, want)
+		}
+	}
+	if (*Config)(nil).Line("tables") != 0 {
+		t.Error("a nil Config has lines")
+	}
+}
