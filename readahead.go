@@ -269,7 +269,9 @@ func (r *rows) keylessError(row []driver.Value, c column, value driver.Value) er
 		return fmt.Errorf("%w: %s has no data key but %s holds a value that is not ciphertext: it was written without kmsenc; encrypt existing rows first (see README: Adopting kmsenc on a table with rows)",
 			ErrDecrypt, desc, c.col.Name)
 	}
-	return fmt.Errorf("%w: %s has no data key in %s but %s holds a ciphertext: the key column was cleared, or the value was copied from another row; restore the row's key or write the value again",
+	// It has the shape of a ciphertext, but kmsenc can't tell a long raw
+	// value of a binary column from one.
+	return fmt.Errorf("%w: %s has no data key in %s but %s holds a value: the key column was cleared, the value was copied from another row, or it was written without kmsenc (see README: Adopting kmsenc on a table with rows); restore the row's key or write the value again through kmsenc",
 		ErrDecrypt, desc, r.instances[c.instance].table.KeyColumn, c.col.Name)
 }
 

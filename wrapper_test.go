@@ -694,7 +694,7 @@ func TestSelectDecryptFailures(t *testing.T) {
 		want []string
 	}{
 		{"key column NULL, value set", func(f *fixture, row []driver.Value, _ testKey) { row[1], row[6] = nil, nil },
-			ErrDecrypt, []string{"row of users has no data key in encrypted_kms_key but email holds a ciphertext"}},
+			ErrDecrypt, []string{"row of users has no data key in encrypted_kms_key but email holds a value: the key column was cleared"}},
 		{"key column NULL, plaintext written without kmsenc", func(f *fixture, row []driver.Value, _ testKey) {
 			row[1], row[6], row[2] = nil, nil, emailCanary
 		}, ErrDecrypt, []string{"row of users has no data key but email holds a value that is not ciphertext: it was written without kmsenc; encrypt existing rows first (see README: Adopting kmsenc on a table with rows)"}},
