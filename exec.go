@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"time"
 
 	"github.com/kmsenc/kmsenc/envelope"
 	"github.com/kmsenc/kmsenc/rewrite"
@@ -109,7 +107,7 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 	switch p.Kind {
 	case rewrite.Insert:
 		var err error
-		if keys, wrapped, err = cn.insertKeys(ctx, p, vals); err != nil {
+		if keys, wrapped, err = cn.insertKeys(ctx, p, ti, vals); err != nil {
 			return nil, err
 		}
 		if p.Output != nil { // a RETURNING list decrypts with the keys just made
@@ -119,7 +117,7 @@ func (cn *conn) bind(ctx context.Context, p *rewrite.Plan, args []driver.NamedVa
 			}
 		}
 	case rewrite.Update:
-		key, w, found, err := cn.rowKey(ctx, p, opts, vals)
+		key, w, found, err := cn.rowKey(ctx, p, ti, opts, vals)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +218,7 @@ func encryptValue(k *envelope.DataKey, col *schema.Column, v driver.Value, ti *t
 
 // insertKeys makes one data key per inserted row, wrapped under the row's
 // encryption context, all rows concurrently.
-func (cn *conn) insertKeys(ctx context.Context, p *rewrite.Plan, vals []driver.NamedValue) ([]*envelope.DataKey, []string, error) {
+func (cn *conn) insertKeys(ctx context.Context, p *rewrite.Plan, ti *tableInfo, vals []driver.NamedValue) ([]*envelope.DataKey, []string, error) {
 	kr, err := cn.c.keyring(p.Table)
 	if err != nil {
 		return nil, nil, err
@@ -233,9 +231,9 @@ func (cn *conn) insertKeys(ctx context.Context, p *rewrite.Plan, vals []driver.N
 				ec[cv.Name] = cv.Fixed
 				continue
 			}
-			s, err := contextString(value(cv.Value, vals))
+			s, err := ti.contextText(p.Table, cv.Column, value(cv.Value, vals), true)
 			if err != nil {
-				return nil, nil, wrapErr(err, "row %d of the INSERT into %s: context column %s", i+1, p.Table.Name, cv.Column)
+				return nil, nil, fmt.Errorf("%w: row %d of the INSERT into %s: %w; nothing was written", ErrUnsupportedStatement, i+1, p.Table.Name, err)
 			}
 			ec[cv.Name] = s
 		}
@@ -250,14 +248,14 @@ func (cn *conn) insertKeys(ctx context.Context, p *rewrite.Plan, vals []driver.N
 // set only while the column is NULL, then read back. found is false when no
 // such row exists; the UPDATE then matches nothing, and its values are
 // sealed under a throwaway key that no KMS ever saw.
-func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, opts, vals []driver.NamedValue) (*envelope.DataKey, string, bool, error) {
+func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, ti *tableInfo, opts, vals []driver.NamedValue) (*envelope.DataKey, string, bool, error) {
 	kr, err := cn.c.keyring(p.Table)
 	if err != nil {
 		return nil, "", false, err
 	}
 	up := p.Update
 	lookupArgs := withValues(opts, up.LookupParams, vals)
-	wrapped, ec, found, err := cn.lookupKey(ctx, p.Table, up.Lookup, lookupArgs)
+	wrapped, ec, found, err := cn.lookupKey(ctx, p.Table, ti, up.Lookup, lookupArgs)
 	if err != nil || !found {
 		if err != nil {
 			return nil, "", false, err
@@ -279,7 +277,7 @@ func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, opts, vals []driver
 	if _, err := cn.baseExec(ctx, up.SetKey, setArgs); err != nil {
 		return nil, "", false, wrapErr(err, "giving the %s row its first key", p.Table.Name)
 	}
-	again, ec, found, err := cn.lookupKey(ctx, p.Table, up.Lookup, lookupArgs)
+	again, ec, found, err := cn.lookupKey(ctx, p.Table, ti, up.Lookup, lookupArgs)
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -296,7 +294,7 @@ func (cn *conn) rowKey(ctx context.Context, p *rewrite.Plan, opts, vals []driver
 
 // lookupKey runs an UpdatePlan's Lookup and returns the key column (nil if
 // NULL) and the row's encryption context.
-func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, sql string, args []driver.NamedValue) (*string, envelope.Context, bool, error) {
+func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, ti *tableInfo, sql string, args []driver.NamedValue) (*string, envelope.Context, bool, error) {
 	rows, err := cn.baseQuery(ctx, sql, args)
 	if err != nil {
 		return nil, nil, false, wrapErr(err, "reading the key of the %s row", t.Name)
@@ -309,7 +307,7 @@ func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, sql string, args
 		}
 		return nil, nil, false, wrapErr(err, "reading the key of the %s row", t.Name)
 	}
-	ec, err := tableContext(t, dest[1:])
+	ec, err := tableContext(t, ti, dest[1:])
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -320,9 +318,10 @@ func (cn *conn) lookupKey(ctx context.Context, t *schema.Table, sql string, args
 	return &w, ec, true, nil
 }
 
-// tableContext builds a row's encryption context from the values of the
-// table's context columns, in Table.ContextColumns() order.
-func tableContext(t *schema.Table, colVals []driver.Value) (envelope.Context, error) {
+// tableContext builds a row's encryption context from the values the
+// database returned for the table's context columns, in
+// Table.ContextColumns() order.
+func tableContext(t *schema.Table, ti *tableInfo, colVals []driver.Value) (envelope.Context, error) {
 	ec := make(envelope.Context, len(t.Context))
 	i := 0
 	for _, e := range t.Context {
@@ -333,7 +332,7 @@ func tableContext(t *schema.Table, colVals []driver.Value) (envelope.Context, er
 		if i >= len(colVals) {
 			return nil, fmt.Errorf("kmsenc: internal error: context column %s of %s not read", e.Column, t.Name)
 		}
-		s, err := contextString(colVals[i])
+		s, err := ti.contextText(t, e.Column, colVals[i], false)
 		if err != nil {
 			return nil, wrapErr(err, "%s row: context column %s", t.Name, e.Column)
 		}
@@ -357,31 +356,4 @@ func renumber(args []driver.NamedValue) {
 	for i := range args {
 		args[i].Ordinal = i + 1
 	}
-}
-
-// contextString renders a context column's value as the context holds it:
-// the same text whether it came from the application (int 7) or back from
-// the database (int64 7, or []byte "7" from MySQL).
-func contextString(v driver.Value) (string, error) {
-	v, err := driver.DefaultParameterConverter.ConvertValue(v)
-	if err != nil {
-		return "", err
-	}
-	switch v := v.(type) {
-	case nil:
-		return "", errors.New("is NULL: a row's encryption context needs a value")
-	case string:
-		return v, nil
-	case []byte:
-		return string(v), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	case time.Time:
-		return v.UTC().Format(time.RFC3339Nano), nil
-	}
-	return fmt.Sprint(v), nil
 }

@@ -50,6 +50,7 @@ type column struct {
 // instance is one table instance of the result, located in the base row.
 type instance struct {
 	table   *schema.Table
+	info    *tableInfo
 	keyring *envelope.Keyring
 	key     int   // base index of its key column
 	context []int // base indexes of its context columns
@@ -136,7 +137,7 @@ func (r *rows) resolve(out *rewrite.Output) error {
 		if err != nil {
 			return err
 		}
-		inst := instance{table: in.Table, keyring: kr, key: at[in.Key]}
+		inst := instance{table: in.Table, info: ti, keyring: kr, key: at[in.Key]}
 		if inst.key < 0 {
 			return mismatch("no key column for " + in.Table.Name)
 		}
@@ -230,10 +231,7 @@ func (r *rows) describeRow(row []driver.Value, inst int) string {
 	for j, b := range in.context {
 		v := "NULL"
 		if row[b] != nil {
-			var err error
-			if v, err = contextString(row[b]); err != nil {
-				v = asString(row[b])
-			}
+			v = asString(row[b])
 		}
 		parts = append(parts, cols[j]+"="+v)
 	}
@@ -336,7 +334,7 @@ func (r *rows) unwrapWindow() error {
 			for j, b := range in.context {
 				ctxVals[j] = row[b]
 			}
-			ec, err := tableContext(in.table, ctxVals)
+			ec, err := tableContext(in.table, in.info, ctxVals)
 			if err != nil {
 				rk[ii].err = err
 				continue

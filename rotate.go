@@ -117,6 +117,10 @@ func (c *Connector) rotateSQL(t *schema.Table, version int) (sel, upd string) {
 }
 
 func (c *Connector) rowsToRotate(ctx context.Context, cn *conn, t *schema.Table, sel string) ([]rotateRow, error) {
+	ti, err := c.tableInfo(ctx, cn, t)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := cn.baseQuery(ctx, sel, nil)
 	if err != nil {
 		return nil, wrapErr(err, "finding %s rows to rotate", t.Name)
@@ -137,7 +141,7 @@ func (c *Connector) rowsToRotate(ctx context.Context, cn *conn, t *schema.Table,
 				dest[i] = append([]byte(nil), b...)
 			}
 		}
-		ec, err := tableContext(t, dest[npk+1:])
+		ec, err := tableContext(t, ti, dest[npk+1:])
 		if err != nil {
 			return nil, err
 		}

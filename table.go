@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kmsenc/kmsenc/internal/canon"
+	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
@@ -18,6 +20,9 @@ import (
 type tableInfo struct {
 	binary map[string]bool  // lower-case column -> stored as raw bytes
 	maxLen map[string]int64 // lower-case column -> maximum characters/bytes, 0 if unbounded
+	// context: lower-case context column -> how its values become the
+	// canonical text of the encryption context (ARCHITECTURE.md §4.4).
+	context map[string]*canon.Rule
 
 	uniqueOnce sync.Once
 	unique     []string // unique keys besides the primary key
@@ -54,6 +59,16 @@ func (c *Connector) checkOnlyPrimaryUnique(ctx context.Context, cn *conn, t *sch
 	ti, err := c.tableInfo(ctx, cn, t)
 	if err != nil {
 		return err
+	}
+	// The existing row keeps its own primary key: the key made for the
+	// inserted row's context fits it only if equal keys are the same text.
+	for _, col := range t.ContextColumns() {
+		if r := ti.context[strings.ToLower(col)]; t.IsPrimaryKey(col) && (r == nil || !r.Exact) {
+			return &rewrite.RefusalError{
+				Reason: fmt.Sprintf("ON DUPLICATE KEY UPDATE gives the row a new data key made for the inserted row's %s, but %s.%s's collation calls different texts equal ('ABC' and 'abc', or 'a' and 'a '): a duplicate would keep the existing row's %s under a key made for the inserted one, which could then not be read; also set %s = VALUES(%s), or use a binary or _nopad_bin collation",
+					col, t.Name, col, col, col, col),
+			}
+		}
 	}
 	if c.dialect.UniqueKeysQuery == "" {
 		return fmt.Errorf("%w: the %s dialect can't list unique keys", ErrUnsupportedStatement, c.dialect.Name)
@@ -102,6 +117,7 @@ type dbColumn struct {
 	dataType string
 	hasDef   bool
 	maxLen   int64
+	typ      dialect.Column // for context columns
 }
 
 func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (*tableInfo, error) {
@@ -110,7 +126,7 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 		return nil, wrapErr(err, "reading the columns of table %s", t.Name)
 	}
 	cols := make(map[string]dbColumn)
-	dest := make([]driver.Value, 4)
+	dest := make([]driver.Value, max(len(rows.Columns()), 4))
 	for {
 		if err := rows.Next(dest); err != nil {
 			rows.Close()
@@ -119,7 +135,9 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 			}
 			return nil, wrapErr(err, "reading the columns of table %s", t.Name)
 		}
-		cols[strings.ToLower(asString(dest[0]))] = newDBColumn(dest[1], dest[2], dest[3])
+		col := newDBColumn(dest[1], dest[2], dest[3])
+		col.typ = columnType(t, dest, col)
+		cols[strings.ToLower(asString(dest[0]))] = col
 	}
 	if len(cols) == 0 {
 		return nil, newConfigError(mismatch, []*schema.FieldError{c.problem("tables."+t.Name, "the database has no table %s: create it before using it through kmsenc", t.Name)})
@@ -133,7 +151,68 @@ func (c *Connector) learnTable(ctx context.Context, cn *conn, t *schema.Table) (
 		ti.binary[lower], _ = c.dialect.Storage(dc.dataType)
 		ti.maxLen[lower] = dc.maxLen
 	}
+	if ti.context, err = c.contextRules(t, cols); err != nil {
+		return nil, err
+	}
 	return ti, nil
+}
+
+// columnType is the type of a column as a ColumnsQuery row reports it
+// (dest), for ContextRule.
+func columnType(t *schema.Table, dest []driver.Value, col dbColumn) dialect.Column {
+	ct := dialect.Column{Table: t.Name, Name: asString(dest[0]), DataType: col.dataType, MaxLen: col.maxLen, Precision: -1, Scale: -1}
+	at := func(i int) driver.Value {
+		if i < len(dest) {
+			return dest[i]
+		}
+		return nil
+	}
+	if n, ok := asInt(at(4)); ok {
+		ct.Precision = n
+	}
+	if n, ok := asInt(at(5)); ok {
+		ct.Scale = n
+	}
+	ct.ColumnType = strings.ToLower(asString(at(6)))
+	ct.Collation = strings.ToLower(asString(at(7)))
+	return ct
+}
+
+// contextRules checks that t's context columns exist and are of types whose
+// values kmsenc can render exactly as the database returns them, and
+// returns how to render each.
+func (c *Connector) contextRules(t *schema.Table, cols map[string]dbColumn) (map[string]*canon.Rule, error) {
+	rules := make(map[string]*canon.Rule)
+	for _, name := range t.ContextColumns() {
+		dc, ok := cols[strings.ToLower(name)]
+		if !ok {
+			return nil, fmt.Errorf("%w: the schema file puts column %s of table %s in its encryption context ($%s), but the table has no such column", ErrConfig, name, t.Name, name)
+		}
+		if c.dialect.ContextRule == nil {
+			return nil, fmt.Errorf("%w: the %s dialect supports no context columns ($%s of table %s)", ErrConfig, c.dialect.Name, name, t.Name)
+		}
+		dc.typ.Name = name
+		r, err := c.dialect.ContextRule(dc.typ)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		rules[strings.ToLower(name)] = r
+	}
+	return rules, nil
+}
+
+// contextText renders the value of context column col as the row's
+// encryption context holds it: write is true for a value the application
+// gives, false for one the database returned.
+func (ti *tableInfo) contextText(t *schema.Table, col string, v any, write bool) (string, error) {
+	r := ti.context[strings.ToLower(col)]
+	if r == nil {
+		return "", fmt.Errorf("kmsenc: internal error: context column %s of %s was not learned", col, t.Name)
+	}
+	if write {
+		return r.Write(v)
+	}
+	return r.Read(v)
 }
 
 // isDefault reports whether a column_default value is a real default:

@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/kmsenc/kmsenc/envelope"
+	"github.com/kmsenc/kmsenc/internal/canon"
 	"github.com/kmsenc/kmsenc/internal/dialect"
 	"github.com/kmsenc/kmsenc/providers/local"
 	"github.com/kmsenc/kmsenc/rewrite"
@@ -393,6 +394,12 @@ func testDialect(rw rewrite.Rewriter) *dialect.Dialect {
 			return false, false
 		},
 		TypeName: func(t schema.Type) string { return "PLAIN_" + strings.ToUpper(string(t)) },
+		ContextRule: func(c dialect.Column) (*canon.Rule, error) {
+			if c.DataType != "bigint" {
+				return nil, fmt.Errorf("context column %s.%s is %s", c.Table, c.Name, c.DataType)
+			}
+			return &canon.Rule{Column: c.Table + "." + c.Name, SQLType: c.DataType, Kind: canon.Integer, Exact: true}, nil
+		},
 	}
 }
 

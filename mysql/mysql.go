@@ -48,13 +48,15 @@ func newDialect() *dialect.Dialect {
 		OpenBase:    openBase,
 		SplitDSN:    splitDSN,
 		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter { return rwmysql.New(cfg) },
-		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length " +
+		ColumnsQuery: "SELECT column_name, data_type, column_default, character_maximum_length, " +
+			"numeric_precision, numeric_scale, column_type, collation_name " +
 			"FROM information_schema.columns WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) " +
 			"ORDER BY ordinal_position",
 		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
 			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
 		CatalogQuery: catalogQuery,
 		CheckSession: checkSession,
+		ContextRule:  contextRule,
 		Storage:      storage,
 		TypeName:     typeName,
 		QuoteIdent:   func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },

@@ -55,11 +55,15 @@ func newDialect() *dialect.Dialect {
 		},
 		CheckSession:   checkSession,
 		LeadingOptions: leadingOptions,
-		ColumnsQuery: `SELECT column_name::text, data_type::text, column_default::text, character_maximum_length::int8
-FROM information_schema.columns
-WHERE lower(table_name) = lower($1) AND table_schema = ANY (current_schemas(false))
-ORDER BY ordinal_position`,
+		ColumnsQuery: `SELECT c.column_name::text, c.data_type::text, c.column_default::text, c.character_maximum_length::int8,
+  c.numeric_precision::int8, c.numeric_scale::int8, c.udt_name::text,
+  (SELECT co.collname::text FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
+   WHERE co.collname = c.collation_name AND n.nspname = c.collation_schema AND NOT co.collisdeterministic)
+FROM information_schema.columns c
+WHERE lower(c.table_name) = lower($1) AND c.table_schema = ANY (current_schemas(false))
+ORDER BY c.ordinal_position`,
 		CatalogQuery: catalogQuery,
+		ContextRule:  contextRule,
 		Storage:      storage,
 		TypeName:     typeName,
 		QuoteIdent:   func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` },

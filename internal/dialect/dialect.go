@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql/driver"
 
+	"github.com/kmsenc/kmsenc/internal/canon"
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
@@ -32,7 +33,9 @@ type Dialect struct {
 	LeadingOptions func(args []driver.NamedValue) int
 	// ColumnsQuery lists a table's columns. It takes the table name as its one
 	// placeholder and returns rows of (column name, data type, column
-	// default or NULL, maximum character length or NULL).
+	// default or NULL, maximum character length or NULL), optionally
+	// followed by (numeric precision or NULL, numeric scale or NULL, full
+	// column type or NULL, collation or NULL) for ContextRule.
 	ColumnsQuery string
 	// CatalogQuery, if set, returns the query of the check at open
 	// (ARCHITECTURE.md §4.2), which takes n placeholders, each a declared
@@ -43,6 +46,11 @@ type Dialect struct {
 	// per table and view there, so that a declared table that is missing
 	// can be matched against the names that exist. Nil skips the check.
 	CatalogQuery func(n int) string
+	// ContextRule returns how the values of a context column ("$id") of
+	// type c become the canonical text of the encryption context, or an
+	// error saying why a column of that type can't be a context column. Nil
+	// means the dialect allows no context columns.
+	ContextRule func(c Column) (*canon.Rule, error)
 	// Storage classifies a data type as ColumnsQuery reports it: binary
 	// (bytea, blob...) or text; ok is false for a type that can't hold
 	// ciphertext at all.
@@ -62,4 +70,15 @@ type Dialect struct {
 	QuoteIdent func(name string) string
 	// Placeholder returns the n-th (1-based) placeholder of generated SQL.
 	Placeholder func(n int) string
+}
+
+// Column is a column's type as ColumnsQuery reports it.
+type Column struct {
+	Table, Name string // as the schema file writes them, for messages
+	DataType    string // lower case: "bigint", "character varying", "uuid"
+	MaxLen      int64  // character (or binary) length; 0 when none
+	Precision   int64  // numeric precision; -1 when none
+	Scale       int64  // numeric scale; -1 when none
+	ColumnType  string // lower case; MySQL's full type, "int(10) unsigned"
+	Collation   string // the collation ColumnsQuery reports, "" when none
 }

@@ -73,8 +73,11 @@ func (p *planner) upsert(ins *model.Insert, target *Relation) error {
 			if !inTarget(u, n) {
 				return rewrite.Refuse(n, "ON CONFLICT DO UPDATE changes context column %s, which would leave the row's data key unusable; add %s to the conflict target or don't set it", n, n)
 			}
-			if err := p.check(sc, a.Value, rules{what: what + " SET", row: row}); err != nil {
-				return err
+			// In the target, the existing row's value equals the
+			// proposed one: only setting it to that (or to itself)
+			// keeps the context its data key was wrapped for.
+			if !p.fromProposedRow(ins, a.Value, n) && !ownValue(a.Value, n, target) {
+				return rewrite.Refuse(n, "ON CONFLICT DO UPDATE changes context column %s to a new value, which would leave the row's data key wrapped for the old one; don't set it (or set %s = %s)", n, n, p.d.Proposed(n, ins.RowAlias))
 			}
 		case t != nil && t.IsContextColumn(n):
 			if !p.fromProposedRow(ins, a.Value, n) {
@@ -200,6 +203,11 @@ func noop(a *model.Assignment, target *Relation) bool {
 	if f, ok := e.(*model.Func); ok && f.Name == "last_insert_id" && len(f.Args) == 1 {
 		e = f.Args[0]
 	}
+	return ownValue(e, a.Columns[0], target)
+}
+
+// ownValue reports whether e is column c of target itself: c or t.c.
+func ownValue(e model.Expr, c string, target *Relation) bool {
 	cr := bareName(e)
-	return cr != nil && strings.EqualFold(cr.Name, a.Columns[0]) && (len(cr.Qualifier) == 0 || named(target, cr.Qualifier))
+	return cr != nil && strings.EqualFold(cr.Name, c) && (len(cr.Qualifier) == 0 || named(target, cr.Qualifier))
 }
