@@ -127,6 +127,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 		{"key", func(_, v *yaml.Node) { d.key(v, "key", &c.Key) }},
 		{"cache", func(_, v *yaml.Node) { d.cache(v, "cache", &c.Cache) }},
 		{"tables", func(_, v *yaml.Node) { c.Tables = d.tables(v, "tables") }},
+		{"reviewed", func(_, v *yaml.Node) { c.Reviewed = d.reviewed(v, "reviewed") }},
 	})
 }
 

@@ -66,6 +66,14 @@ type Config struct {
 	Key    Key
 	Cache  Cache
 	Tables map[string]*Table // by lower-case table name
+	// Reviewed names server-side objects (routines, triggers, rules,
+	// views) found over encrypted tables that the file's author has checked
+	// and that kmsenc must not refuse statements for (catalog.go).
+	Reviewed []string
+
+	// refused: names found in the database at open, lower case, with why
+	// statements naming them are refused (WithRefused).
+	refused map[string]string
 
 	touchOnce sync.Once
 	touch     map[string]bool // lower-case names that Touches reports

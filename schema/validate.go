@@ -43,6 +43,7 @@ func (c *Config) validate(pos positions) []*FieldError {
 		}
 		t.validate("tables."+t.Name, pos, fail)
 	}
+	c.validateReviewed(pos, fail)
 	return errs
 }
 
