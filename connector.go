@@ -33,6 +33,8 @@ type Connector struct {
 
 	tablesMu sync.Mutex
 	tables   map[*schema.Table]*tableInfo
+
+	catalog catalogState // objects over encrypted tables (catalog.go)
 }
 
 var (
@@ -188,6 +190,10 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			bc.Close()
 			return nil, err
 		}
+	}
+	if err := c.readCatalog(ctx, cn); err != nil {
+		bc.Close()
+		return nil, err
 	}
 	return cn, nil
 }

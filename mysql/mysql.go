@@ -54,6 +54,7 @@ func newDialect() *dialect.Dialect {
 		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
 			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
 		CheckSession: checkSession,
+		CatalogQuery: catalogQuery,
 		Storage:      storage,
 		TypeName:     typeName,
 		QuoteIdent:   func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },

@@ -54,6 +54,7 @@ func newDialect() *dialect.Dialect {
 			return rwpostgres.New(cfg, rwpostgres.StandardConformingStrings())
 		},
 		CheckSession:   checkSession,
+		CatalogQuery:   catalogQuery,
 		LeadingOptions: leadingOptions,
 		ColumnsQuery: `SELECT column_name::text, data_type::text, column_default::text, character_maximum_length::int8
 FROM information_schema.columns
