@@ -94,3 +94,57 @@ func (c *Config) Refused(name string) string {
 	}
 	return c.refused[strings.ToLower(name)]
 }
+
+// views makes each view_of table seal and open its values as the table it
+// shows: its columns' associated data and, unless the file sets one, its
+// context name that table, spelt as the file declares it.
+func (d *decoder) views(c *Config) {
+	for _, t := range c.Tables {
+		base := c.Table(t.ViewOf)
+		if t.ViewOf == "" || base == nil || base == t {
+			continue // validateViews reports it
+		}
+		for _, col := range t.Columns {
+			col.Table = base.Name
+		}
+		if !d.pos.has("tables." + t.Name + ".context") {
+			t.Context = []ContextEntry{{Name: "table", Value: base.Name}}
+		}
+	}
+}
+
+// validateViews checks view_of: it names another declared table that is
+// no view itself, and each encrypted column of the view is one of that
+// table's, with the same type.
+func (c *Config) validateViews(pos positions, fail failFunc) {
+	for _, t := range c.Tables {
+		if t.ViewOf == "" {
+			continue
+		}
+		path := "tables." + t.Name + ".view_of"
+		base := c.Table(t.ViewOf)
+		switch {
+		case base == nil:
+			fail(pos.line(path), path, "%q is not in tables:; a view's values are sealed as its table's, so declare that table too", t.ViewOf)
+			continue
+		case base == t:
+			fail(pos.line(path), path, "names the table itself; leave view_of out")
+			continue
+		case base.ViewOf != "":
+			fail(pos.line(path), path, "%q is itself a view (of %q); name the table, %q", t.ViewOf, base.ViewOf, base.ViewOf)
+			continue
+		}
+		for _, col := range t.Columns {
+			bc := base.Column(col.Name)
+			cpath := "tables." + t.Name + ".columns." + col.Name
+			switch {
+			case bc == nil:
+				fail(pos.line(cpath), cpath, "is not an encrypted column of %s (view_of); a view can only show the table's encrypted columns under their own names", base.Name)
+			case bc.Type != col.Type:
+				fail(pos.line(cpath), cpath, "is %s here but %s in %s (view_of); give it the table's type", col.Type, bc.Type, base.Name)
+			case col.Table != base.Name:
+				fail(0, cpath, "Column.Table is %q; want %q, the table view_of names, which the associated data of its values depends on", col.Table, base.Name)
+			}
+		}
+	}
+}

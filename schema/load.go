@@ -129,6 +129,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 		{"tables", func(_, v *yaml.Node) { c.Tables = d.tables(v, "tables") }},
 		{"reviewed", func(_, v *yaml.Node) { c.Reviewed = d.reviewed(v, "reviewed") }},
 	})
+	d.views(c)
 }
 
 // indentHasTab reports whether the indentation of line (1-based) holds a tab.

@@ -101,6 +101,10 @@ type Table struct {
 	Context    []ContextEntry
 	Columns    map[string]*Column // by lower-case column name
 	Key        *Key               // per-table master key, or nil for Config.Key
+	// ViewOf: this is a view of the declared table named here. Its values
+	// were sealed as that table's, so their associated data and the
+	// default context name that table (catalog.go).
+	ViewOf string
 }
 
 // ContextEntry is one entry of a table's encryption context. Exactly one of
