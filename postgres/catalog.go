@@ -6,10 +6,12 @@ package postgres
 // with the relations each depends on, besides its own (pg_depend, which
 // follows a view's query and a rule's actions); the rules other than
 // views; inheritance and partitions (pg_inherits); triggers with their
-// function's code; and functions and procedures with their code (prosrc,
-// or for a SQL-standard body, which prosrc leaves empty, its definition as
-// pg_get_functiondef prints it). System schemas and the members of
-// extensions are left out.
+// function's code; and functions and procedures with their code: prosrc,
+// or for a SQL-standard body (BEGIN ATOMIC), which prosrc leaves empty, the
+// relations and routines it depends on (pg_depend), as schema.name words.
+// Only catalog columns are read, never a function of an object's OID
+// (pg_get_functiondef), which fails when another session drops the object
+// meanwhile. System schemas and the members of extensions are left out.
 const catalogQuery = `SELECT 'path', n::text, '', '', '', '', '', '' FROM unnest(current_schemas(false)) AS n
 UNION ALL
 SELECT DISTINCT 'depends', vn.nspname::text, v.relname::text,
@@ -40,7 +42,13 @@ JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f') AND p.relkind IN ('r', 'p', 'f')
 UNION ALL
 SELECT 'trigger', n.nspname::text, c.relname::text, t.tgname::text, fn.nspname::text, f.proname::text,
-	CASE WHEN f.prosrc = '' AND l.lanname = 'sql' THEN pg_get_functiondef(f.oid) ELSE f.prosrc END, l.lanname::text
+	CASE WHEN f.prosrc = '' AND l.lanname = 'sql' THEN ' BEGIN ATOMIC ' || coalesce((
+		SELECT string_agg(rn.nspname || '.' || r.relname, ' ') FROM pg_depend d
+		JOIN pg_class r ON r.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+		WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.refclassid = 'pg_class'::regclass), '') || coalesce((
+		SELECT string_agg(pn.nspname || '.' || p.proname, ' ') FROM pg_depend d
+		JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+		WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.refclassid = 'pg_proc'::regclass), '') ELSE f.prosrc END, l.lanname::text
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -50,7 +58,13 @@ JOIN pg_language l ON l.oid = f.prolang
 WHERE NOT t.tgisinternal AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
 UNION ALL
 SELECT 'routine', n.nspname::text, f.proname::text, CASE f.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, '', '',
-	CASE WHEN f.prosrc = '' AND l.lanname = 'sql' THEN pg_get_functiondef(f.oid) ELSE f.prosrc END, l.lanname::text
+	CASE WHEN f.prosrc = '' AND l.lanname = 'sql' THEN ' BEGIN ATOMIC ' || coalesce((
+		SELECT string_agg(rn.nspname || '.' || r.relname, ' ') FROM pg_depend d
+		JOIN pg_class r ON r.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+		WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.refclassid = 'pg_class'::regclass), '') || coalesce((
+		SELECT string_agg(pn.nspname || '.' || p.proname, ' ') FROM pg_depend d
+		JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+		WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.refclassid = 'pg_proc'::regclass), '') ELSE f.prosrc END, l.lanname::text
 FROM pg_proc f
 JOIN pg_namespace n ON n.oid = f.pronamespace
 JOIN pg_language l ON l.oid = f.prolang
