@@ -1,9 +1,19 @@
 package kmsenc
 
 import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/kmsenc/kmsenc/providers/local"
+	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/schema"
 )
 
@@ -184,5 +194,98 @@ func TestCodeWords(t *testing.T) {
 	got := strings.Join(codeWords(`NEW."Email" := 'x';-- users`+"\n`t`.a"), " ")
 	if want := `new . email : = ' x ' ; - - users t . a`; got != want {
 		t.Errorf("codeWords = %q; want %q", got, want)
+	}
+}
+
+// cfgRewriter refuses the statements whose text is a name its schema
+// refuses, as the dialects' rewriters do for identifiers.
+type cfgRewriter struct{ cfg *schema.Config }
+
+func (r cfgRewriter) Rewrite(sql string) (*rewrite.Plan, error) {
+	if why := r.cfg.Refused(sql); why != "" {
+		return nil, rewrite.Refuse(sql, "%s", why)
+	}
+	return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: -1}, nil
+}
+
+// TestReadCatalog: the catalog is read once per connector, on its first
+// connection and before any statement is planned; what it finds is refused;
+// a failure fails that connection, and the next one reads it again.
+func TestReadCatalog(t *testing.T) {
+	master := make([]byte, local.KeySize)
+	rand.Read(master)
+	cfg, err := schema.Parse(fmt.Appendf(nil, testSchema, base64.StdEncoding.EncodeToString(master)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := local.New(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := newFakeBase()
+	var fail atomic.Bool
+	fail.Store(true)
+	base.on("CATALOG", func([]driver.NamedValue) (*fakeResult, error) {
+		if fail.Load() {
+			return nil, errors.New("permission denied for pg_proc")
+		}
+		return &fakeResult{
+			cols: []string{"kind", "schema", "name", "detail", "on_schema", "on_table", "body", "lang"},
+			rows: [][]driver.Value{
+				{"path", "app", "", "", "", "", "", ""},
+				{"depends", "app", "user_emails", "view", "app", "users", nil, nil},
+			},
+		}, nil
+	})
+	base.on("products", func([]driver.NamedValue) (*fakeResult, error) { return &fakeResult{}, nil })
+	d := testDialect(nil)
+	d.CatalogQuery = "CATALOG"
+	var built []*schema.Config
+	d.NewRewriter = func(c *schema.Config) rewrite.Rewriter {
+		built = append(built, c)
+		return cfgRewriter{c}
+	}
+	c, err := NewConnector(base, d, cfg, WithProvider(cfg.Key.URL, prov))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+
+	if err := db.Ping(); err == nil || !strings.Contains(err.Error(), "reading the catalog") {
+		t.Fatalf("Ping with a failing catalog query: %v; want the catalog's error", err)
+	}
+	fail.Store(false)
+	// Two connections at once: the catalog is read by the first only.
+	ctx := context.Background()
+	c1, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	c2, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if n := len(base.callsTo("CATALOG", "query")); n != 2 {
+		t.Errorf("the catalog query ran %d times; want 2 (the failed connection, then the first good one)", n)
+	}
+	if len(built) != 2 || !built[1].HasRefused() || built[0].HasRefused() {
+		t.Fatalf("rewriters built: %d; want the first without refused names, then one with them", len(built))
+	}
+	if built[1].Table("users") != cfg.Table("users") {
+		t.Error("the new rewriter's schema doesn't share the connector's tables")
+	}
+	for _, cn := range []*sql.Conn{c1, c2} {
+		if _, err := cn.ExecContext(ctx, "user_emails"); !errors.Is(err, ErrUnsupportedStatement) || !strings.Contains(err.Error(), "view app.user_emails reads table users") {
+			t.Errorf("a statement naming the view: %v; want it refused with the reason", err)
+		}
+		if _, err := cn.ExecContext(ctx, "products"); err != nil {
+			t.Errorf("an unrelated statement: %v", err)
+		}
+	}
+	if cfg.HasRefused() {
+		t.Error("the connector changed the Config it was given")
 	}
 }
