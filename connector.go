@@ -39,6 +39,7 @@ type Connector struct {
 	openMu      sync.Mutex // the check of the schema file at open (opencheck.go)
 	openChecked bool
 	openErr     error
+	catalog     catalogState // objects over encrypted tables (catalog.go)
 }
 
 var (
@@ -218,6 +219,10 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 	}
 	if err := c.checkOpen(ctx, cn); err != nil {
+		bc.Close()
+		return nil, err
+	}
+	if err := c.readDependents(ctx, cn); err != nil {
 		bc.Close()
 		return nil, err
 	}

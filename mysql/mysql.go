@@ -54,13 +54,14 @@ func newDialect() *dialect.Dialect {
 			"ORDER BY ordinal_position",
 		UniqueKeysQuery: "SELECT DISTINCT index_name FROM information_schema.statistics " +
 			"WHERE table_schema = DATABASE() AND lower(table_name) = lower(?) AND non_unique = 0 AND index_name <> 'PRIMARY'",
-		CatalogQuery: catalogQuery,
-		CheckSession: checkSession,
-		ContextRule:  contextRule,
-		Storage:      storage,
-		TypeName:     typeName,
-		QuoteIdent:   func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
-		Placeholder:  func(int) string { return "?" },
+		CatalogQuery:    catalogQuery,
+		CheckSession:    checkSession,
+		ContextRule:     contextRule,
+		DependentsQuery: dependentsQuery,
+		Storage:         storage,
+		TypeName:        typeName,
+		QuoteIdent:      func(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" },
+		Placeholder:     func(int) string { return "?" },
 	}
 }
 

@@ -53,8 +53,9 @@ func newDialect() *dialect.Dialect {
 		NewRewriter: func(cfg *schema.Config) rewrite.Rewriter {
 			return rwpostgres.New(cfg, rwpostgres.StandardConformingStrings())
 		},
-		CheckSession:   checkSession,
-		LeadingOptions: leadingOptions,
+		CheckSession:    checkSession,
+		DependentsQuery: dependentsQuery,
+		LeadingOptions:  leadingOptions,
 		ColumnsQuery: `SELECT c.column_name::text, c.data_type::text, c.column_default::text, c.character_maximum_length::int8,
   c.numeric_precision::int8, c.numeric_scale::int8, c.udt_name::text,
   (SELECT co.collname::text FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace

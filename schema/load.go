@@ -128,7 +128,9 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 		{"key", func(_, v *yaml.Node) { d.key(v, "key", &c.Key) }},
 		{"cache", func(_, v *yaml.Node) { d.cache(v, "cache", &c.Cache) }},
 		{"tables", func(_, v *yaml.Node) { c.Tables = d.tables(v, "tables") }},
+		{"reviewed", func(_, v *yaml.Node) { c.Reviewed = d.reviewed(v, "reviewed") }},
 	})
+	d.views(c)
 }
 
 // indentHasTab reports whether the indentation of line (1-based) holds a tab.

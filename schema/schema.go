@@ -66,6 +66,14 @@ type Config struct {
 	Key    Key
 	Cache  Cache
 	Tables map[string]*Table // by lower-case table name
+	// Reviewed names server-side objects (routines, triggers, rules,
+	// views) found over encrypted tables that the file's author has checked
+	// and that kmsenc must not refuse statements for (catalog.go).
+	Reviewed []string
+
+	// refused: names found in the database at open, lower case, with why
+	// statements naming them are refused (WithRefused).
+	refused map[string]string
 
 	touchOnce sync.Once
 	touch     map[string]bool // lower-case names that Touches reports
@@ -95,6 +103,10 @@ type Table struct {
 	Context    []ContextEntry
 	Columns    map[string]*Column // by lower-case column name
 	Key        *Key               // per-table master key, or nil for Config.Key
+	// ViewOf: this is a view of the declared table named here. Its values
+	// were sealed as that table's, so their associated data and the
+	// default context name that table (catalog.go).
+	ViewOf string
 }
 
 // ContextEntry is one entry of a table's encryption context. Exactly one of

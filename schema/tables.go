@@ -51,7 +51,7 @@ func (d *decoder) table(n *yaml.Node, path, name string) *Table {
 	if isNull(resolve(n)) {
 		return t // reported by validate as "no encrypted columns"
 	}
-	d.object(n, path, "a mapping with columns: (and optionally key_column:, primary_key:, context:, key:)", []field{
+	d.object(n, path, "a mapping with columns: (and optionally key_column:, primary_key:, context:, key:, view_of:)", []field{
 		{"key_column", func(_, v *yaml.Node) {
 			t.KeyColumn, _ = d.str(v, join(path, "key_column"), "the name of the column that holds each row's wrapped data key")
 		}},
@@ -62,6 +62,9 @@ func (d *decoder) table(n *yaml.Node, path, name string) *Table {
 			d.key(v, join(path, "key"), t.Key)
 		}},
 		{"columns", func(_, v *yaml.Node) { t.Columns = d.columns(v, join(path, "columns"), name) }},
+		{"view_of", func(_, v *yaml.Node) {
+			t.ViewOf, _ = d.str(v, join(path, "view_of"), "the name of the declared table whose rows this view shows")
+		}},
 	})
 	return t
 }

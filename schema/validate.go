@@ -43,6 +43,8 @@ func (c *Config) validate(pos positions) []*FieldError {
 		}
 		t.validate("tables."+t.Name, pos, fail)
 	}
+	c.validateViews(pos, fail)
+	c.validateReviewed(pos, fail)
 	return errs
 }
 
@@ -123,7 +125,7 @@ func (t *Table) validateColumns(path string, pos positions, fail failFunc) {
 			fail(pos.line(cols), cols, "a column has no name; give each column its name")
 		case lower != strings.ToLower(c.Name):
 			fail(0, p, "Table.Columns holds it under %q; key each column by its name in lower case, or lookups miss it", lower)
-		case c.Table != t.Name:
+		case c.Table != t.Name && t.ViewOf == "": // validateViews checks a view's
 			fail(0, p, "Column.Table is %q; want the table's name %q, which the associated data of its values depends on", c.Table, t.Name)
 		case !c.Type.Valid():
 			fail(pos.line(p), p, "unknown type %q (want one of %s)", c.Type, typeList)

@@ -61,6 +61,15 @@ type Dialect struct {
 	// its primary key; it takes the table name as its one placeholder. Nil
 	// for dialects whose plans never ask (rewrite.Plan.PrimaryKeyOnlyUnique).
 	UniqueKeysQuery string
+	// DependentsQuery, if set, lists what the connector's first connection
+	// finds in the catalog that could read or write a declared table
+	// without kmsenc (kmsenc's catalog.go says how each kind is judged).
+	// It takes no arguments and returns rows of eight text columns: kind
+	// ("path", "depends", "rule", "inherits", "trigger", "routine",
+	// "view"), schema, name, detail, the schema and name of what the
+	// object is on or runs, the code (or NULL where it can't be read),
+	// and the code's language. System schemas are left out.
+	DependentsQuery string
 	// CheckSession, if set, runs on every new connection before it is used:
 	// query runs a statement on it and returns the first column of its first
 	// row. An error refuses the connection (PostgreSQL: kmsenc needs

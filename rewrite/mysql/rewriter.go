@@ -36,6 +36,9 @@ func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sc.refused != nil {
+		return nil, sc.refused
+	}
 	if sc.ansiOnly {
 		return nil, rewrite.Refuse("", "under ANSI_QUOTES this statement names encrypted tables or columns in double quotes; kmsenc reads \"...\" as a string, as MySQL does by default: quote names with backticks")
 	}
@@ -68,6 +71,8 @@ type scanned struct {
 	dynamic  bool // PREPARE or EXECUTE: the statement may run other SQL text
 	code     bool // CALL, CREATE or ALTER: it may run or install code kmsenc can't see
 	params   int  // the number of '?'
+
+	refused error // a token names an object found at open (refused.go)
 }
 
 // scan is the fast path: one pass of the lexer, without keeping tokens.
@@ -89,6 +94,9 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 		case Ident, QuotedIdent, String:
 			if !sc.touches && touchesToken(r.cfg, sql, t, &buf) {
 				sc.touches = true
+			}
+			if sc.refused == nil {
+				sc.refused = refusedToken(r.cfg, sql, t)
 			}
 			if t.Kind == String && t.Flags&FlagDouble != 0 {
 				double = true

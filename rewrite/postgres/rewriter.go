@@ -59,6 +59,9 @@ func (r *Rewriter) Rewrite(sql string) (plan *rewrite.Plan, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if sc.refused != nil {
+		return nil, sc.refused
+	}
 	touches, maxParam := sc.touches, sc.maxParam
 	if sc.textFunc != "" {
 		return nil, rewrite.Refuse(sc.textFunc, "%s", ddl.SQLTextFunctionReason(sc.textFunc))
@@ -91,6 +94,7 @@ type scanned struct {
 	maxParam int    // the highest $n
 	textFunc string // the name of a function that runs SQL text (ddl.SQLTextFunction)
 	code     bool   // it starts with DO, CALL or CREATE: it may hold code in strings
+	refused  error  // an identifier names an object found at open (refused.go)
 }
 
 // scan is the fast path: one pass of the lexer, without keeping tokens,
@@ -117,6 +121,9 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 		case Ident, QuotedIdent:
 			if !sc.touches && touchesIdent(r.cfg, sql, t, &buf) {
 				sc.touches = true
+			}
+			if sc.refused == nil {
+				sc.refused = refusedIdent(r.cfg, sql, t)
 			}
 			// SQLTextFunction compares without case: an unquoted word
 			// needs no folding, which would allocate on this fast path.

@@ -304,7 +304,8 @@ func SQLTextFunctionReason(name string) string {
 // Body checks the text of server-side code kmsenc can't plan (a DO block,
 // a function or procedure body, a trigger or event body, with all their
 // strings): it must name no declared table, encrypted column or key column,
-// run no dynamic SQL (EXECUTE, PREPARE) and call no SQLTextFunction. Any
+// nor an object found over one at open (schema.Config.Refused), run no
+// dynamic SQL (EXECUTE, PREPARE) and call no SQLTextFunction. Any
 // run of letters, digits and '_' in the text counts as a word, whatever
 // quotes or comments it sits in, so a name inside a string inside the body
 // is found too. It returns the offending word, or "".
@@ -320,7 +321,7 @@ func Body(cfg *schema.Config, text string) string {
 		}
 		w := text[i:j]
 		i = j
-		if cfg.Touches(w) || strings.EqualFold(w, "execute") || strings.EqualFold(w, "prepare") || SQLTextFunction(w) {
+		if cfg.Touches(w) || cfg.Refused(w) != "" || strings.EqualFold(w, "execute") || strings.EqualFold(w, "prepare") || SQLTextFunction(w) {
 			return w
 		}
 	}
@@ -336,7 +337,7 @@ func BodyReason(what, word string) string {
 	if strings.EqualFold(word, "execute") || strings.EqualFold(word, "prepare") || SQLTextFunction(word) {
 		return what + " runs SQL text (" + word + "), which kmsenc can't see into: it could read or write encrypted tables unencrypted; run it with the plain driver if it touches no table with encrypted columns"
 	}
-	return what + " names " + word + " (a table with encrypted columns, an encrypted column or a key column) in code the server runs without kmsenc: it would store plaintext or return ciphertext as if it were plaintext; keep server-side code away from encrypted tables"
+	return what + " names " + word + " (a table with encrypted columns, an encrypted or key column, or an object found over such a table when kmsenc opened) in code the server runs without kmsenc: it would store plaintext or return ciphertext as if it were plaintext; keep server-side code away from encrypted tables"
 }
 
 // Language checks the LANGUAGE of a DO block or routine: only SQL and
