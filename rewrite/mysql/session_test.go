@@ -74,3 +74,48 @@ func TestSessionRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralCharsets: a string literal written to an encrypted column is
+// encrypted as its UTF-8 text, so a literal the server would read in
+// another character set is refused, and so is a utf8mb3 one (N'...',
+// _utf8'...') holding characters utf8mb3 can't.
+func TestLiteralCharsets(t *testing.T) {
+	r := New(testConfig(t))
+	for _, c := range []struct {
+		lit, want string // want "" means refused
+	}{
+		{`_utf8mb4'x😀'`, "x😀"},
+		{`_BINARY'ab'`, "ab"},
+		{`_binary'x'`, "x"},
+		{`N'é'`, "é"},
+		{`_utf8'é'`, "é"},
+		{`_utf8mb3'é'`, "é"},
+		{`'a\%\_\n'`, "a\\%\\_\n"},
+		{`_latin1'x'`, ""},
+		{`_ascii'x'`, ""},
+		{`_gbk'x'`, ""},
+		{`_utf16'ab'`, ""},
+		{`N'x😀'`, ""},
+		{`_utf8'x😀'`, ""},
+	} {
+		for _, q := range []string{
+			"INSERT INTO users (id, email) VALUES (1, " + c.lit + ")",
+			"UPDATE users SET email = " + c.lit + " WHERE id = 1",
+		} {
+			p, err := r.Rewrite(q)
+			if c.want == "" {
+				if !errors.Is(err, rewrite.ErrUnsupported) {
+					t.Errorf("%s: err = %v, want a refusal", q, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s: %v", q, err)
+				continue
+			}
+			if got := p.Params[0].Value.Literal.Go; got != c.want {
+				t.Errorf("%s: encrypts %q, want %q", q, got, c.want)
+			}
+		}
+	}
+}
