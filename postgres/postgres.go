@@ -96,12 +96,8 @@ func checkSession(ctx context.Context, query func(string) (string, error)) error
 // The base connection is pgx's *stdlib.Conn, or a wrapper of one that has
 // an Unwrap() driver.Conn method; anything else is refused.
 func checkConn(base driver.Conn) error {
-	for {
-		if u, ok := base.(interface{ Unwrap() driver.Conn }); ok {
-			base = u.Unwrap()
-			continue
-		}
-		break
+	for u, ok := base.(interface{ Unwrap() driver.Conn }); ok; u, ok = base.(interface{ Unwrap() driver.Conn }) {
+		base = u.Unwrap()
 	}
 	pc, ok := base.(interface{ Conn() *pgx.Conn })
 	if !ok {
