@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 
 	"github.com/kmsenc/kmsenc/rewrite"
 )
@@ -13,6 +14,14 @@ import (
 type conn struct {
 	c    *Connector
 	base driver.Conn
+	// recheck: a statement that may have changed how the server reads text
+	// ran (rewrite.Plan.SessionChange); the session check runs again before
+	// the next statement.
+	recheck bool
+	// broken: the session no longer reads text as kmsenc lexes it; every
+	// later statement fails with this error, and database/sql discards the
+	// connection (IsValid, ResetSession).
+	broken error
 }
 
 var (
@@ -28,13 +37,62 @@ var (
 )
 
 // plan returns the statement's plan; a refusal is reported to the hooks.
+// The session is checked first: a statement is lexed only while the server
+// reads text the way kmsenc's lexer does.
 func (cn *conn) plan(ctx context.Context, query string) (*rewrite.Plan, error) {
+	if err := cn.ready(ctx); err != nil {
+		return nil, err
+	}
 	p, err := cn.c.rewriter.Rewrite(query)
 	if err != nil {
 		cn.c.emit(ctx, Event{Kind: EventRefused, Err: err})
 		return nil, err
 	}
+	if p.SessionChange {
+		cn.recheck = true
+	}
 	return p, nil
+}
+
+// ready checks, before a statement is lexed or run, that the session still
+// reads text as kmsenc's lexer does (ARCHITECTURE.md §5, "Settings that
+// change how text reads"): the session check again after a statement that
+// may have changed the settings, then the dialect's check of the base
+// connection, which needs no round trip. A failure leaves the connection
+// unusable.
+func (cn *conn) ready(ctx context.Context) error {
+	if cn.broken != nil {
+		return cn.broken
+	}
+	var err error
+	if cn.recheck {
+		cn.recheck = false
+		err = cn.checkSession(ctx)
+	}
+	if err == nil && cn.c.dialect.CheckConn != nil {
+		err = cn.c.dialect.CheckConn(cn.base)
+	}
+	if err != nil {
+		cn.broken = fmt.Errorf("%w; kmsenc sends no more statements on this connection", err)
+		return cn.broken
+	}
+	return nil
+}
+
+// checkSession runs the dialect's session check (when a connection is made
+// and after a statement that may have changed the settings).
+func (cn *conn) checkSession(ctx context.Context) error {
+	if cn.c.dialect.CheckSession == nil {
+		return nil
+	}
+	query := func(sql string) (string, error) {
+		vals, err := cn.queryStrings(ctx, sql)
+		if err != nil || len(vals) == 0 {
+			return "", err
+		}
+		return vals[0], nil
+	}
+	return cn.c.dialect.CheckSession(ctx, query)
 }
 
 // Prepare implements driver.Conn.
@@ -116,16 +174,24 @@ func (cn *conn) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ResetSession forwards to the base connection.
+// ResetSession forwards to the base connection, after checking the session
+// (ready): a connection whose settings kmsenc can't lex under is bad.
 func (cn *conn) ResetSession(ctx context.Context) error {
+	if cn.ready(ctx) != nil {
+		return driver.ErrBadConn
+	}
 	if r, ok := cn.base.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
 	return nil
 }
 
-// IsValid forwards to the base connection.
+// IsValid forwards to the base connection; a connection whose session
+// failed its check (ready) is not valid.
 func (cn *conn) IsValid() bool {
+	if cn.broken != nil || cn.c.dialect.CheckConn != nil && cn.c.dialect.CheckConn(cn.base) != nil {
+		return false
+	}
 	if v, ok := cn.base.(driver.Validator); ok {
 		return v.IsValid()
 	}

@@ -205,18 +205,13 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	cn := &conn{c: c, base: bc}
-	if c.dialect.CheckSession != nil {
-		query := func(sql string) (string, error) {
-			vals, err := cn.queryStrings(ctx, sql)
-			if err != nil || len(vals) == 0 {
-				return "", err
-			}
-			return vals[0], nil
-		}
-		if err := c.dialect.CheckSession(ctx, query); err != nil {
-			bc.Close()
-			return nil, err
-		}
+	err = cn.checkSession(ctx)
+	if err == nil && c.dialect.CheckConn != nil {
+		err = c.dialect.CheckConn(bc)
+	}
+	if err != nil {
+		bc.Close()
+		return nil, err
 	}
 	if err := c.checkOpen(ctx, cn); err != nil {
 		bc.Close()

@@ -43,20 +43,38 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), valuesToNamed(args))
 }
 
-// ExecContext runs the statement.
+// ExecContext runs the statement, once the session has been checked.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	if s.plan.Kind == rewrite.PassThrough {
 		return stmtExec(ctx, s.base, args)
 	}
 	return s.cn.execPlan(ctx, s.plan, args, s.target())
 }
 
-// QueryContext runs the statement.
+// QueryContext runs the statement, once the session has been checked.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	if s.plan.Kind == rewrite.PassThrough {
 		return stmtQuery(ctx, s.base, args)
 	}
 	return s.cn.queryPlan(ctx, s.plan, args, s.target())
+}
+
+// ready checks the connection's session (conn.ready) before an execution,
+// and marks it for another check after one that may change it.
+func (s *stmt) ready(ctx context.Context) error {
+	if err := s.cn.ready(ctx); err != nil {
+		return err
+	}
+	if s.plan.SessionChange {
+		s.cn.recheck = true
+	}
+	return nil
 }
 
 // target runs the plan's main statement through the prepared statement.

@@ -135,6 +135,9 @@ type recConn struct {
 	r *recorder
 }
 
+// Unwrap returns the base connection, whose session kmsenc+postgres checks.
+func (c *recConn) Unwrap() driver.Conn { return c.Conn }
+
 func (c *recConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	c.r.record(query, nil)
 	var st driver.Stmt

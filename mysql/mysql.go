@@ -73,17 +73,41 @@ func catalogQuery(n int) string {
 		"UNION ALL SELECT table_name, NULL, NULL, NULL, NULL FROM information_schema.tables WHERE table_schema = DATABASE()"
 }
 
-// checkSession refuses a connection whose SQL mode has
-// NO_BACKSLASH_ESCAPES (set by the server, the user or the DSN): kmsenc and
-// go-sql-driver's interpolation read and write strings with backslash
-// escapes, and a server without them would split such strings elsewhere.
+// checkSession refuses a connection that doesn't read text the way kmsenc
+// lexes it: an sql_mode with NO_BACKSLASH_ESCAPES (kmsenc and
+// go-sql-driver's interpolation write backslash escapes) or ANSI_QUOTES
+// ("..." an identifier, not a string; the composite modes ANSI, ORACLE,
+// MSSQL, DB2, POSTGRESQL and MAXDB show it too), or a client or connection
+// character set other than UTF-8 (in gbk, big5, sjis, cp932 or gb18030 a
+// character's second byte can be a backslash or a quote, and in the others
+// the server would store other characters than kmsenc encrypts from a
+// literal). It runs when a connection is made and again after a statement
+// that may have changed them (rewrite.Plan.SessionChange), whatever set
+// them: the server, SET GLOBAL, the user, the DSN (sql_mode=, charset=,
+// collation=), SET in any form, EXECUTE.
 func checkSession(ctx context.Context, query func(string) (string, error)) error {
-	mode, err := query("SELECT @@SESSION.sql_mode")
+	v, err := query("SELECT CONCAT_WS(' ', @@SESSION.sql_mode, @@SESSION.character_set_client, @@SESSION.character_set_connection)")
 	if err != nil {
-		return fmt.Errorf("kmsenc: reading sql_mode: %w", err)
+		return fmt.Errorf("kmsenc: reading sql_mode and the character sets: %w", err)
 	}
-	if strings.Contains(strings.ToUpper(mode), "NO_BACKSLASH_ESCAPES") {
-		return fmt.Errorf("%w: the connection's sql_mode has NO_BACKSLASH_ESCAPES, which kmsenc does not support: remove it from the server, user or DSN settings", kmsenc.ErrConfig)
+	f := strings.Fields(v)
+	if len(f) != 2 && len(f) != 3 {
+		return fmt.Errorf("%w: kmsenc can't read the session's sql_mode and character sets (got %q)", kmsenc.ErrConfig, v)
+	}
+	if len(f) == 2 { // an empty sql_mode
+		f = append([]string{""}, f...)
+	}
+	for _, m := range strings.Split(strings.ToUpper(f[0]), ",") {
+		if m == "NO_BACKSLASH_ESCAPES" || m == "ANSI_QUOTES" {
+			return fmt.Errorf("%w: the connection's sql_mode has %s, which kmsenc does not support (it reads text as MySQL's default mode does): remove it, or the composite mode that includes it, from the statement, server, user or DSN settings", kmsenc.ErrConfig, m)
+		}
+	}
+	for i, name := range []string{"character_set_client", "character_set_connection"} {
+		switch cs := strings.ToLower(f[1+i]); cs {
+		case "utf8mb4", "utf8mb3", "utf8":
+		default:
+			return fmt.Errorf("%w: the connection's %s is %s; kmsenc reads and writes text as UTF-8 only (utf8mb4): remove SET NAMES, SET CHARACTER SET or the charset/collation DSN parameter that chose it", kmsenc.ErrConfig, name, cs)
+		}
 	}
 	return nil
 }

@@ -58,11 +58,18 @@ func TestSplitDSN(t *testing.T) {
 
 func TestCheckSession(t *testing.T) {
 	errServer := errors.New("server gone")
-	dialecttest.TestCheckSession(t, checkSession, "SELECT @@SESSION.sql_mode", []dialecttest.Answer{
-		{Value: "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"},
-		{Value: ""},
-		{Value: "STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES", WantErr: kmsenc.ErrConfig},
-		{Value: "no_backslash_escapes", WantErr: kmsenc.ErrConfig},
+	dialecttest.TestCheckSession(t, checkSession, "SELECT CONCAT_WS(' ', @@SESSION.sql_mode, @@SESSION.character_set_client, @@SESSION.character_set_connection)", []dialecttest.Answer{
+		{Value: "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION utf8mb4 utf8mb4"},
+		{Value: "utf8mb4 utf8mb4"},
+		{Value: "STRICT_TRANS_TABLES utf8mb3 utf8"},
+		{Value: "STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES utf8mb4 utf8mb4", WantErr: kmsenc.ErrConfig},
+		{Value: "no_backslash_escapes utf8mb4 utf8mb4", WantErr: kmsenc.ErrConfig},
+		{Value: "ANSI_QUOTES utf8mb4 utf8mb4", WantErr: kmsenc.ErrConfig},
+		{Value: "REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI utf8mb4 utf8mb4", WantErr: kmsenc.ErrConfig},
+		{Value: "STRICT_TRANS_TABLES gbk utf8mb4", WantErr: kmsenc.ErrConfig},
+		{Value: "STRICT_TRANS_TABLES utf8mb4 sjis", WantErr: kmsenc.ErrConfig},
+		{Value: "STRICT_TRANS_TABLES latin1 latin1", WantErr: kmsenc.ErrConfig},
+		{Value: "", WantErr: kmsenc.ErrConfig},
 		{Err: errServer, WantErr: errServer},
 	})
 }
@@ -87,13 +94,13 @@ func TestOpenRemovesConfigParam(t *testing.T) {
 	path := dialecttest.SchemaFile(t, t.TempDir())
 	for _, interpolate := range []string{"false", "true"} {
 		t.Run("interpolateParams="+interpolate, func(t *testing.T) {
-			dsn := withParams(base, "kmsenc_config="+path, "interpolateParams="+interpolate, "sql_mode=%27ANSI_QUOTES%27")
+			dsn := withParams(base, "kmsenc_config="+path, "interpolateParams="+interpolate, "sql_mode=%27STRICT_ALL_TABLES%27")
 			db := dialecttest.OpenWithConfigParam(t, "mysql", DriverName, dsn)
 			var mode string
 			if err := db.QueryRow("SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
 				t.Fatal(err)
 			}
-			if mode != "ANSI_QUOTES" {
+			if mode != "STRICT_ALL_TABLES" {
 				t.Errorf("sql_mode = %q: the DSN's other parameters did not reach go-sql-driver", mode)
 			}
 		})
@@ -116,7 +123,7 @@ func TestConnectionRefusesNoBackslashEscapes(t *testing.T) {
 		ok     bool
 	}{
 		{"default", nil, true},
-		{"other modes", []string{"sql_mode=%27STRICT_ALL_TABLES,ANSI_QUOTES%27"}, true},
+		{"other modes", []string{"sql_mode=%27STRICT_ALL_TABLES,PIPES_AS_CONCAT%27"}, true},
 		{"NO_BACKSLASH_ESCAPES", []string{"sql_mode=%27NO_BACKSLASH_ESCAPES%27"}, false},
 		{"added to the modes", []string{"sql_mode=CONCAT(@@sql_mode,%27,NO_BACKSLASH_ESCAPES%27)"}, false},
 	} {
@@ -124,4 +131,30 @@ func TestConnectionRefusesNoBackslashEscapes(t *testing.T) {
 			PlainDSN: withParams(base, c.params...), DSN: withParams(base, append(c.params, "kmsenc_config="+path)...), OK: c.ok})
 	}
 	dialecttest.TestSessions(t, "mysql", DriverName, "NO_BACKSLASH_ESCAPES", sessions)
+}
+
+// A connection whose sql_mode holds ANSI_QUOTES (alone or through a
+// composite mode), or whose character set is not UTF-8, is refused too.
+func TestConnectionRefusesANSIQuotesAndCharsets(t *testing.T) {
+	base := dialecttest.MySQLDSN(t)
+	path := dialecttest.SchemaFile(t, t.TempDir())
+	session := func(name string, ok bool, params ...string) dialecttest.Session {
+		return dialecttest.Session{Name: name, PlainDSN: withParams(base, params...),
+			DSN: withParams(base, append(params, "kmsenc_config="+path)...), OK: ok}
+	}
+	dialecttest.TestSessions(t, "mysql", DriverName, "ANSI_QUOTES", []dialecttest.Session{
+		session("ANSI_QUOTES", false, "sql_mode=%27ANSI_QUOTES%27"),
+		session("ANSI", false, "sql_mode=%27ANSI%27"),
+		session("ORACLE", false, "sql_mode=%27ORACLE%27"),
+	})
+	dialecttest.TestSessions(t, "mysql", DriverName, "character_set", []dialecttest.Session{
+		session("utf8mb4", true, "charset=utf8mb4"),
+		session("utf8mb3", true, "charset=utf8mb3"),
+		session("gbk", false, "charset=gbk"),
+		session("big5", false, "charset=big5"),
+		session("sjis", false, "charset=sjis"),
+		session("cp932", false, "charset=cp932"),
+		session("latin1", false, "charset=latin1"),
+		session("gbk collation", false, "collation=gbk_chinese_ci"),
+	})
 }

@@ -54,6 +54,7 @@ func newDialect() *dialect.Dialect {
 			return rwpostgres.New(cfg, rwpostgres.StandardConformingStrings())
 		},
 		CheckSession:    checkSession,
+		CheckConn:       checkConn,
 		DependentsQuery: dependentsQuery,
 		LeadingOptions:  leadingOptions,
 		ColumnsQuery: `SELECT c.column_name::text, c.data_type::text, c.column_default::text, c.character_maximum_length::int8,
@@ -97,6 +98,38 @@ func checkSession(ctx context.Context, query func(string) (string, error)) error
 	}
 	if v != "on" {
 		return fmt.Errorf("%w: the connection has standard_conforming_strings = %s; kmsenc needs it on (the default since PostgreSQL 9.1): remove the setting from the role, database or DSN", kmsenc.ErrConfig, v)
+	}
+	return nil
+}
+
+// checkConn checks what the server last reported (ParameterStatus) of the
+// two settings that decide how it reads text: standard_conforming_strings
+// must be on, client_encoding UTF8. PostgreSQL reports both whenever they
+// change, however they change (SET, RESET, set_config with any name, UPDATE
+// pg_settings, a function's SET clause, the role's or database's settings,
+// options=-c, PGCLIENTENCODING), and pgx keeps the latest, so checking them
+// before each statement is exact and costs two map lookups. UTF8 only: in
+// encodings such as SJIS or BIG5 a character's second byte can be a quote
+// or a backslash, in single-byte ones the server would store other
+// characters than the ones kmsenc encrypts from a literal, and pgx's own
+// simple protocol refuses anything but UTF8.
+//
+// The base connection is pgx's *stdlib.Conn, or a wrapper of one that has
+// an Unwrap() driver.Conn method; anything else is refused.
+func checkConn(base driver.Conn) error {
+	for u, ok := base.(interface{ Unwrap() driver.Conn }); ok; u, ok = base.(interface{ Unwrap() driver.Conn }) {
+		base = u.Unwrap()
+	}
+	pc, ok := base.(interface{ Conn() *pgx.Conn })
+	if !ok {
+		return fmt.Errorf("%w: kmsenc+postgres needs pgx's stdlib connections (got %T), or wrappers of them with an Unwrap() driver.Conn method, to see the session's settings", kmsenc.ErrConfig, base)
+	}
+	pg := pc.Conn().PgConn()
+	if v := pg.ParameterStatus("standard_conforming_strings"); v != "on" {
+		return fmt.Errorf("%w: the connection has standard_conforming_strings = %q; kmsenc reads strings with it on (the default since PostgreSQL 9.1): remove the setting from the statement, role, database or DSN that turns it off", kmsenc.ErrConfig, v)
+	}
+	if v := pg.ParameterStatus("client_encoding"); v != "UTF8" {
+		return fmt.Errorf("%w: the connection has client_encoding = %q; kmsenc reads and writes text as UTF8 only: remove the setting from the statement, role, database, DSN or PGCLIENTENCODING that changes it", kmsenc.ErrConfig, v)
 	}
 	return nil
 }

@@ -163,3 +163,35 @@ func TestConnectionNeedsStandardConformingStrings(t *testing.T) {
 	}
 	dialecttest.TestSessions(t, "pgx", DriverName, "standard_conforming_strings", sessions)
 }
+
+// A connection whose client_encoding is not UTF8 is refused too.
+func TestConnectionNeedsUTF8(t *testing.T) {
+	base := dialecttest.PostgresDSN(t)
+	path := dialecttest.SchemaFile(t, t.TempDir())
+	var sessions []dialecttest.Session
+	for _, c := range []struct {
+		name, encoding string
+		ok             bool
+	}{
+		{"UTF8", "UTF8", true},
+		{"utf-8", "utf-8", true},
+		{"SJIS", "SJIS", false},
+		{"BIG5", "BIG5", false},
+		{"GBK", "GBK", false},
+		{"LATIN1", "LATIN1", false},
+		{"SQL_ASCII", "SQL_ASCII", false},
+	} {
+		plain := url.Values{"client_encoding": {c.encoding}}
+		params := url.Values{kmsenc.ConfigParam: {path}, "client_encoding": {c.encoding}}
+		sessions = append(sessions, dialecttest.Session{Name: c.name,
+			PlainDSN: withParams(t, base, plain), DSN: withParams(t, base, params), OK: c.ok})
+	}
+	dialecttest.TestSessions(t, "pgx", DriverName, "client_encoding", sessions)
+}
+
+// checkConn refuses a base connection it can't see the settings of.
+func TestCheckConnNeedsPgx(t *testing.T) {
+	if err := checkConn(nil); !errors.Is(err, kmsenc.ErrConfig) || !strings.Contains(err.Error(), "Unwrap") {
+		t.Errorf("err = %v, want ErrConfig saying what is needed", err)
+	}
+}

@@ -126,6 +126,11 @@ type Plan struct {
 	// duplicate on another unique key would update a row whose id differs.
 	// The wrapper checks the table and refuses otherwise.
 	PrimaryKeyOnlyUnique bool
+	// SessionChange: the statement may change a session setting that decides
+	// how the server reads text (MySQL: SET, EXECUTE, compound statements).
+	// The wrapper reads the settings again before the connection's next
+	// statement.
+	SessionChange bool
 }
 
 // ParamKind says where a placeholder's value comes from.

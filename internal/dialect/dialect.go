@@ -75,6 +75,13 @@ type Dialect struct {
 	// row. An error refuses the connection (PostgreSQL: kmsenc needs
 	// standard_conforming_strings on).
 	CheckSession func(ctx context.Context, query func(sql string) (string, error)) error
+	// CheckConn, if set, checks the base connection's session state without
+	// a round trip, before every statement is lexed and when a connection is
+	// made, validated or reset (PostgreSQL: the standard_conforming_strings
+	// and client_encoding the server last reported). An error makes the
+	// connection unusable (ARCHITECTURE.md §5, "Settings that change how text
+	// reads").
+	CheckConn func(base driver.Conn) error
 	// QuoteIdent quotes an identifier for generated SQL.
 	QuoteIdent func(name string) string
 	// Placeholder returns the n-th (1-based) placeholder of generated SQL.

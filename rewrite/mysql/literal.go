@@ -51,10 +51,22 @@ func decodeLiteral(sql string, toks []Token) (rewrite.Literal, error) {
 		v, err := decodeBits(text)
 		return rewrite.Literal{Go: v, Text: text}, err
 	case first.Kind == String || first.Kind == Ident && len(toks) > 1 && strings.HasPrefix(sql[first.Start:first.End], "_"):
-		binary := false
+		binary, utf8mb3 := false, first.Flags&FlagNational != 0
 		strs := toks
 		if first.Kind == Ident {
-			binary = strings.EqualFold(sql[first.Start:first.End], "_binary")
+			// kmsenc encrypts the statement's UTF-8 text: a string the
+			// server reads in another character set would be stored as
+			// other characters (ARCHITECTURE.md §5, "Settings that change
+			// how text reads").
+			switch cs := strings.ToLower(sql[first.Start:first.End]); cs {
+			case "_binary":
+				binary = true
+			case "_utf8mb4":
+			case "_utf8", "_utf8mb3":
+				utf8mb3 = true
+			default:
+				return rewrite.Literal{}, &errLiteral{"a string in the character set " + cs[1:] + " is stored as other characters than its UTF-8 text, which kmsenc would encrypt (write it without the introducer)"}
+			}
 			strs = toks[1:]
 		}
 		var b strings.Builder
@@ -67,6 +79,9 @@ func decodeLiteral(sql string, toks []Token) (rewrite.Literal, error) {
 		s := b.String()
 		if !binary && !utf8.ValidString(s) {
 			return rewrite.Literal{}, &errLiteral{"the string is not valid UTF-8"}
+		}
+		if utf8mb3 && strings.IndexFunc(s, func(r rune) bool { return r > 0xFFFF }) >= 0 {
+			return rewrite.Literal{}, &errLiteral{"a utf8mb3 string (N'...', _utf8'...') can't hold characters beyond U+FFFF, which the server would refuse or replace (write it without the prefix, or with _utf8mb4)"}
 		}
 		return rewrite.Literal{Go: s, Text: text}, nil
 	}

@@ -42,8 +42,20 @@ func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
 	if sc.ansiOnly {
 		return nil, rewrite.Refuse("", "under ANSI_QUOTES this statement names encrypted tables or columns in double quotes; kmsenc reads \"...\" as a string, as MySQL does by default: quote names with backticks")
 	}
+	if sc.setStatement != "" {
+		return nil, rewrite.Refuse("SET STATEMENT", "SET STATEMENT %s ... FOR changes how the server reads the statement it runs, which kmsenc lexes under the connection's settings; run the statement without it", sc.setStatement)
+	}
+	p, err := r.plan(sql, sc)
+	if err == nil && sc.session && sc.statements > 1 {
+		return nil, rewrite.Refuse("", "several statements in one string, one of which can change how the server reads the next (SET, EXECUTE, a compound statement or a stored program's body); kmsenc lexes the string at once and can't follow: send them one at a time, and create stored programs with the plain driver")
+	}
+	return p, err
+}
+
+// plan plans a scanned text.
+func (r *Rewriter) plan(sql string, sc scanned) (*rewrite.Plan, error) {
 	if !sc.touches && !sc.dynamic && !sc.code {
-		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params}, nil
+		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params, SessionChange: sc.session}, nil
 	}
 	if !sc.touches && !sc.dynamic {
 		// CALL and stored programs may name tables in strings the fast
@@ -51,17 +63,25 @@ func (r *Rewriter) Rewrite(sql string) (*rewrite.Plan, error) {
 		if err := newCodeStmt(r, sql).checkDDL(false); err != nil {
 			return nil, err
 		}
-		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params}, nil
+		return &rewrite.Plan{Kind: rewrite.PassThrough, SQL: sql, NumInput: sc.params, SessionChange: sc.session}, nil
 	}
 	s, err := newStmt(r, sql)
 	if err != nil {
 		return nil, err
 	}
 	s.numInput = sc.params
+	var p *rewrite.Plan
 	if !sc.touches {
-		return s.planDynamic()
+		p, err = s.planDynamic()
+	} else {
+		p, err = s.plan()
 	}
-	return s.plan()
+	if err == nil && sc.session {
+		c := *p
+		c.SessionChange = true
+		p = &c
+	}
+	return p, err
 }
 
 // scanned is what the fast path learns of a text.
@@ -73,7 +93,36 @@ type scanned struct {
 	params   int  // the number of '?'
 
 	refused error // a token names an object found at open (refused.go)
+	// statements counts the statements of the text (split at ';'), and
+	// session says that one of them may change how the server reads text
+	// (sessionKeeping).
+	statements int
+	session    bool
+	// setStatement: a SET STATEMENT that names this setting of how text is
+	// read.
+	setStatement string
 }
+
+// sessionKeeping lists the first words of statements that can't change the
+// session's sql_mode or character set (a stored function or trigger that
+// sets them gets them restored when it returns). Any other statement, SET
+// first among them, may, and the wrapper reads the settings again after it
+// (ARCHITECTURE.md §5, "Settings that change how text reads").
+var sessionKeeping = map[string]bool{
+	"select": true, "insert": true, "update": true, "delete": true, "replace": true, "with": true,
+	"values": true, "table": true, "show": true, "describe": true, "desc": true, "explain": true,
+	"start": true, "commit": true, "rollback": true, "savepoint": true, "release": true,
+	"create": true, "alter": true, "drop": true, "truncate": true, "rename": true,
+	"lock": true, "unlock": true, "use": true, "analyze": true, "optimize": true, "check": true,
+	"checksum": true, "repair": true, "grant": true, "revoke": true, "prepare": true,
+	"deallocate": true, "handler": true, "load": true, "kill": true, "flush": true, "do": true,
+	"call": true, // refused
+	"(":    true,
+}
+
+// textSettings are the names in a SET STATEMENT that change how the
+// statement's text is read.
+var textSettings = []string{"sql_mode", "character_set", "collation", "names", "charset"}
 
 // scan is the fast path: one pass of the lexer, without keeping tokens.
 func (r *Rewriter) scan(sql string) (scanned, error) {
@@ -81,6 +130,8 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 	var buf lexical.NameBuf
 	double := false
 	first := true
+	start := true // the next significant token starts a statement
+	setStmt := 0  // 1: after a SET that starts a statement; 2: after SET STATEMENT
 	l := lexer{src: sql}
 	for l.pos < len(sql) {
 		t, err := l.next()
@@ -89,6 +140,39 @@ func (r *Rewriter) scan(sql string) (scanned, error) {
 		}
 		if !t.Significant() {
 			continue
+		}
+		w := sql[t.Start:t.End]
+		switch {
+		case start:
+			start = false
+			sc.statements++
+			lw := strings.ToLower(w)
+			if t.Kind != Ident && t.Kind != Op || !sessionKeeping[lw] {
+				sc.session = true
+			}
+			setStmt = 0
+			if lw == "set" {
+				setStmt = 1
+			}
+		case setStmt == 1:
+			setStmt = 0
+			if t.Kind == Ident && equalFold(w, "statement") {
+				setStmt = 2
+			}
+		case setStmt == 2 && t.Kind == Ident:
+			if equalFold(w, "for") {
+				setStmt = 0
+				break
+			}
+			lw := strings.ToLower(w)
+			for _, name := range textSettings {
+				if strings.Contains(lw, name) && sc.setStatement == "" {
+					sc.setStatement = w
+				}
+			}
+		}
+		if t.Kind == Op && w == ";" {
+			start = true
 		}
 		switch t.Kind {
 		case Ident, QuotedIdent, String:

@@ -39,6 +39,11 @@ func (dialect) EncryptLiteral(lit *model.Literal, col *schema.Column) (rewrite.L
 	if lit.Err != nil {
 		return rewrite.Literal{}, lit.Err
 	}
+	if _, ok := lit.Value.(float64); ok && col.Type != schema.Float {
+		// PostgreSQL reads it as numeric, which keeps its own spelling
+		// (-1.50, 1.5E+2) in a text column.
+		return rewrite.Literal{}, rewrite.Refuse(lit.Text, "kmsenc can't encrypt the number %s for column %s, which is not a float column: the server would store it spelled as a numeric; write it as a quoted string or pass the value as a parameter", lit.Text, col.Name)
+	}
 	l := rewrite.Literal{Go: lit.Value, Text: lit.Text}
 	if col.Type == schema.Bytes {
 		return byteaLiteral(l)

@@ -13,6 +13,8 @@ var refusalCases = []golden{
 	{name: "expression for an encrypted column", sql: `INSERT INTO users (id, email) VALUES ($1, lower($2))`, refuse: "kmsenc can't encrypt an expression (lower($2))"},
 	{name: "cast for an encrypted column", sql: `INSERT INTO users (id, email) VALUES ($1, $2::text)`, refuse: "kmsenc can't encrypt an expression ($2::text)"},
 	{name: "bit string for an encrypted column", sql: `INSERT INTO users (id, email) VALUES ($1, B'0101')`, refuse: "can't encrypt the bit string constant"},
+	{name: "fraction for a text column", sql: `INSERT INTO users (id, email) VALUES ($1, -1.50)`, refuse: "can't encrypt the number -1.50 for column email"},
+	{name: "exponent for a text column", sql: `UPDATE users SET email = 1e3 WHERE id = 1`, refuse: "can't encrypt the number 1e3 for column email"},
 	{name: "integer out of range", sql: `INSERT INTO users (id, email) VALUES ($1, 99999999999999999999)`, refuse: "out of int64 range"},
 	{name: "INSERT ... SELECT", sql: `INSERT INTO users (id, email) SELECT id, email FROM old_users`, refuse: "INSERT ... SELECT"},
 	{name: "INSERT ... SELECT of encrypted columns into a plain table", sql: `INSERT INTO archive (id, email) SELECT id, email FROM users`, refuse: "can't return encrypted data (users.email)"},

@@ -70,10 +70,10 @@ var insertCases = []golden{
 	},
 	{
 		name:   "literal forms",
-		sql:    "INSERT INTO users (id, email, ssn) VALUES (-1, E'a\\nb', $$it's$$), (2, 'a'\n'b', 'n'), (3, 42, 1.5e3), (4, TRUE, NULL)",
+		sql:    "INSERT INTO users (id, email, ssn) VALUES (-1, E'a\\nb', $$it's$$), (2, 'a'\n'b', 'n'), (3, 42, -7), (4, TRUE, NULL)",
 		kind:   rewrite.Insert,
 		want:   `INSERT INTO users (id, email, ssn, encrypted_kms_key) VALUES (-1, $1, $2, $3), (2, $4, $5, $6), (3, $7, $8, $9), (4, $10, NULL, $11)`,
-		params: []string{"enc(email, row 0, 'a\nb')", `enc(ssn, row 0, 'it's')`, `key(row 0)`, `enc(email, row 1, 'ab')`, `enc(ssn, row 1, 'n')`, `key(row 1)`, `enc(email, row 2, 42)`, `enc(ssn, row 2, 1500)`, `key(row 2)`, `enc(email, row 3, true)`, `key(row 3)`},
+		params: []string{"enc(email, row 0, 'a\nb')", `enc(ssn, row 0, 'it's')`, `key(row 0)`, `enc(email, row 1, 'ab')`, `enc(ssn, row 1, 'n')`, `key(row 1)`, `enc(email, row 2, 42)`, `enc(ssn, row 2, -7)`, `key(row 2)`, `enc(email, row 3, true)`, `key(row 3)`},
 		rows:   []string{`id=-1 table=users`, `id=2 table=users`, `id=3 table=users`, `id=4 table=users`},
 	},
 	{
