@@ -126,7 +126,9 @@ var ruleCases = []ruleCase{
 	{name: "ambiguous bare name", sql: `SELECT email FROM users, companies`, kind: rewrite.Select, output: "enc email, key hidden, ctx id hidden"},
 	{name: "the key column in an expression", sql: `SELECT id FROM users WHERE encrypted_kms_key = $1`, refuse: "is the key column kmsenc manages"},
 	{name: "LIKE on the key column in WHERE", sql: `SELECT id FROM users WHERE encrypted_kms_key NOT LIKE 'v2:%'`, kind: rewrite.PassThrough},
-	{name: "recursive query", sql: `WITH RECURSIVE r AS (SELECT id FROM users) SELECT email FROM users`, refuse: "recursive queries are not supported"},
+	{name: "recursive query returning encrypted data", sql: `WITH RECURSIVE r AS (SELECT email FROM users) SELECT * FROM r`, refuse: "the WITH RECURSIVE query r can't return encrypted data (users.email)"},
+	{name: "recursive query of plain columns", sql: `WITH RECURSIVE r AS (SELECT id FROM users) SELECT email FROM users`, kind: rewrite.Select,
+		output: "enc email, key hidden, ctx id hidden"},
 	{name: "TABLE of a declared table", sql: `TABLE users`, refuse: "TABLE users reads encrypted columns"},
 
 	// Rule 4: UPDATE.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
-	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // This file converts the TiDB parser's tree of a statement into the
@@ -270,8 +269,7 @@ func (s *stmt) limit(l *ast.Limit) ([]model.Expr, error) {
 	return s.exprs([]ast.ExprNode{l.Count, l.Offset})
 }
 
-// with converts a WITH clause. A recursive CTE's query is not converted:
-// the planner refuses it.
+// with converts a WITH clause.
 func (s *stmt) with(w *ast.WithClause) (*model.With, error) {
 	if w == nil {
 		return nil, nil
@@ -283,15 +281,13 @@ func (s *stmt) with(w *ast.WithClause) (*model.With, error) {
 			cte.Cols = append(cte.Cols, col.O)
 		}
 		if c.Query == nil || c.Query.Query == nil {
-			return nil, planner.RefuseRecursive(c.Name.O)
+			return nil, rewrite.Refuse(c.Name.O, "this form of WITH query is not supported in statements on encrypted tables")
 		}
-		if !w.IsRecursive && !c.IsRecursive {
-			q, err := s.query(c.Query.Query)
-			if err != nil {
-				return nil, err
-			}
-			cte.Query = q
+		q, err := s.query(c.Query.Query)
+		if err != nil {
+			return nil, err
 		}
+		cte.Query = q
 		mw.CTEs = append(mw.CTEs, cte)
 	}
 	return mw, nil
