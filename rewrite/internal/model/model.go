@@ -366,9 +366,9 @@ type Insert struct {
 	// Overriding: PostgreSQL's OVERRIDING SYSTEM VALUE ("system") or
 	// OVERRIDING USER VALUE ("user"), else "".
 	Overriding string
-	Upsert       *Upsert
-	Returning    *Returning
-	Lost         error
+	Upsert     *Upsert
+	Returning  *Returning
+	Lost       error
 }
 
 // Row is one VALUES row.
