@@ -30,7 +30,11 @@ func (s *stmt) statement(node ast.StmtNode) (*model.Statement, error) {
 		if s.ret != nil || s.alias != nil {
 			return nil, s.lost(0, "the statement")
 		}
-		st.Body, err = s.query(n.(ast.ResultSetNode))
+		var q *model.Query
+		if q, err = s.query(n.(ast.ResultSetNode)); err == nil && s.intoVars {
+			markInto(q)
+		}
+		st.Body = q
 	case *ast.InsertStmt:
 		st.Body, err = s.insert(n)
 	case *ast.UpdateStmt:
@@ -267,6 +271,22 @@ func (s *stmt) limit(l *ast.Limit) ([]model.Expr, error) {
 		return nil, nil
 	}
 	return s.exprs([]ast.ExprNode{l.Count, l.Offset})
+}
+
+// markInto marks the SELECT whose output "INTO @a, ..." stores (maskInto):
+// the query's own, through parentheses. A set operation's sides are
+// checked as plain anyway.
+func markInto(q *model.Query) {
+	for {
+		switch b := q.Body.(type) {
+		case *model.Query:
+			q = b
+			continue
+		case *model.Select:
+			b.Into = true
+		}
+		return
+	}
 }
 
 // with converts a WITH clause.
