@@ -45,6 +45,9 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 
 // ExecContext runs the statement.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if _, _, err := s.cn.textOptions(ctx, "", args, true); err != nil {
+		return nil, err
+	}
 	if s.plan.Kind == rewrite.PassThrough {
 		return stmtExec(ctx, s.base, args)
 	}
@@ -53,6 +56,9 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 
 // QueryContext runs the statement.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if _, _, err := s.cn.textOptions(ctx, "", args, true); err != nil {
+		return nil, err
+	}
 	if s.plan.Kind == rewrite.PassThrough {
 		return stmtQuery(ctx, s.base, args)
 	}
