@@ -61,7 +61,7 @@ func (s *stmt) maskClauses() error {
 // hold it.
 func (s *stmt) maskInto() {
 	for i := 1; i < s.end; i = s.skip(i) {
-		if !s.kw(i, "into") || s.afterAS(i) || s.toks[i+1].Kind != Variable {
+		if !s.kw(i, "into") || s.afterAS(i) || i+1 >= s.end || s.toks[i+1].Kind != Variable {
 			continue
 		}
 		j := i + 2
