@@ -273,6 +273,7 @@ var relaxedCases = []golden{
 	},
 	{name: "a cast of an expression", sql: `INSERT INTO users (id, email) VALUES ($1, lower($2)::text)`, refuse: "kmsenc can't encrypt an expression (lower($2)::text)"},
 	{name: "a context value cast to another type", sql: `INSERT INTO users (id, email) VALUES ($1::numeric, $2)`, refuse: "context column id must be given in the INSERT as a parameter or a constant"},
+	{name: "a fractional constant cast to an integer as a context value", sql: `INSERT INTO users (id, email) VALUES (1.5::int8, $1)`, refuse: "context column id must be given in the INSERT as a parameter or a constant"},
 	{name: "a typed constant context value", sql: `INSERT INTO users (id, email) VALUES (int8 '5', $2)`, refuse: "context column id must be given in the INSERT as a parameter or a constant"},
 	{name: "a cast of an encrypted column stays refused", sql: `SELECT email::text FROM users`, refuse: "email is an encrypted column"},
 	{name: "CAST of an encrypted column in WHERE", sql: `SELECT id FROM users WHERE CAST(email AS text) = $1`, refuse: "email is an encrypted column"},

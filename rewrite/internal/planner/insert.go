@@ -167,18 +167,16 @@ func (p *planner) encryptValue(e model.Expr, sp model.Span, col *schema.Column, 
 // encryptLiteral replaces sp, the text of the constant v, with a
 // placeholder fed its encrypted value: it must not reach the database.
 func (p *planner) encryptLiteral(v *model.Literal, sp model.Span, col *schema.Column, r int) error {
-	{
-		lit, err := p.d.EncryptLiteral(v, col)
-		if err != nil {
-			var refusal *rewrite.RefusalError
-			if errors.As(err, &refusal) {
-				return err
-			}
-			return rewrite.Refuse("", "kmsenc can't encrypt the constant given for column %s: %v; pass it as a parameter", col.AssociatedData(), err)
+	lit, err := p.d.EncryptLiteral(v, col)
+	if err != nil {
+		var refusal *rewrite.RefusalError
+		if errors.As(err, &refusal) {
+			return err
 		}
-		p.replace(sp, rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r})
-		return nil
+		return rewrite.Refuse("", "kmsenc can't encrypt the constant given for column %s: %v; pass it as a parameter", col.AssociatedData(), err)
 	}
+	p.replace(sp, rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r})
+	return nil
 }
 
 // unwrapValue returns e without the parentheses around it and the casts
@@ -250,7 +248,8 @@ func (p *planner) valueOf(e model.Expr) (rewrite.Value, bool) {
 	case *model.Cast:
 		// A cast to an integer type or unbounded text stores the value
 		// the application passes (§5, "Casts"); the cast stays in the text.
-		if v.Keeps {
+		// A fractional constant would be rounded by an integer cast.
+		if lit, ok := bareLiteral(v.X); v.Keeps && !(ok && lit.Kind == model.LitNumber && isFloat(lit.Value)) {
 			return p.valueOf(v.X)
 		}
 	case *model.Param:
@@ -264,6 +263,22 @@ func (p *planner) valueOf(e model.Expr) (rewrite.Value, bool) {
 	}
 	return rewrite.Value{}, false
 }
+
+// bareLiteral returns e as a constant, looking through parentheses.
+func bareLiteral(e model.Expr) (*model.Literal, bool) {
+	for {
+		switch n := e.(type) {
+		case *model.Paren:
+			e = n.X
+		case *model.Literal:
+			return n, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func isFloat(v any) bool { _, ok := v.(float64); return ok }
 
 // rowContext builds the encryption context of one inserted row.
 func (p *planner) rowContext(t *schema.Table, cols []string, row *model.Row) ([]rewrite.ContextValue, error) {
