@@ -138,6 +138,10 @@ func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 
 // ExecContext runs a statement without rows.
 func (cn *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	query, args, err := cn.textOptions(ctx, query, args, false)
+	if err != nil {
+		return nil, err
+	}
 	p, err := cn.plan(ctx, query)
 	if err != nil {
 		return nil, err
@@ -153,6 +157,10 @@ func (cn *conn) ExecContext(ctx context.Context, query string, args []driver.Nam
 
 // QueryContext runs a statement with rows.
 func (cn *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	query, args, err := cn.textOptions(ctx, query, args, false)
+	if err != nil {
+		return nil, err
+	}
 	p, err := cn.plan(ctx, query)
 	if err != nil {
 		return nil, err
@@ -196,6 +204,22 @@ func (cn *conn) IsValid() bool {
 		return v.IsValid()
 	}
 	return true
+}
+
+// textOptions applies the dialect's text-rewriting options
+// (dialect.Dialect.TextOptions), if any, before the text is planned.
+func (cn *conn) textOptions(ctx context.Context, query string, args []driver.NamedValue, prepared bool) (string, []driver.NamedValue, error) {
+	if cn.c.dialect.TextOptions == nil {
+		return query, args, nil
+	}
+	q, a, err := cn.c.dialect.TextOptions(ctx, query, args, prepared)
+	if err != nil {
+		if errors.Is(err, rewrite.ErrUnsupported) {
+			cn.c.emit(ctx, Event{Kind: EventRefused, Err: err})
+		}
+		return "", nil, err
+	}
+	return q, a, nil
 }
 
 // CheckNamedValue lets the base driver accept its own argument types (pgx

@@ -107,20 +107,32 @@ func (r *rows) resolve(out *rewrite.Output) error {
 		if e+1 >= len(out.Columns) || out.Columns[e+1].Star || oc.End == "" {
 			return mismatch("a star without its end marker")
 		}
-		for ; i < len(names) && names[i] != oc.End; i++ {
+		// go-sql-driver's columnsWithAlias=true names columns "table.column":
+		// the marker, a column of the run's relation, then says what each
+		// of the run's names starts with.
+		end := i
+		for end < len(names) && names[end] != oc.End && !strings.HasSuffix(names[end], "."+oc.End) {
+			end++
+		}
+		if end == len(names) {
+			return mismatch("no column " + oc.End)
+		}
+		prefix := strings.TrimSuffix(names[end], oc.End)
+		for ; i < end; i++ {
 			c := column{kind: rewrite.OutPlain, instance: -1}
 			if oc.Instance >= 0 {
+				name, ok := strings.CutPrefix(names[i], prefix)
+				if !ok {
+					return mismatch(names[i] + " in the columns of " + strings.TrimSuffix(prefix, "."))
+				}
 				t := out.Instances[oc.Instance].Table
-				if col := t.Column(names[i]); col != nil {
+				if col := t.Column(name); col != nil {
 					c = column{kind: rewrite.OutEncrypted, instance: oc.Instance, col: col}
-				} else if t.IsKeyColumn(names[i]) {
+				} else if t.IsKeyColumn(name) {
 					c = column{kind: rewrite.OutKey, instance: oc.Instance, hidden: true}
 				}
 			}
 			r.cols[i] = c
-		}
-		if i == len(names) {
-			return mismatch("no column " + oc.End)
 		}
 	}
 	if i != len(names) {

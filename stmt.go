@@ -48,6 +48,9 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	if _, _, err := s.cn.textOptions(ctx, "", args, true); err != nil {
+		return nil, err
+	}
 	if s.plan.Kind == rewrite.PassThrough {
 		return stmtExec(ctx, s.base, args)
 	}
@@ -57,6 +60,9 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 // QueryContext runs the statement, once the session has been checked.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if _, _, err := s.cn.textOptions(ctx, "", args, true); err != nil {
 		return nil, err
 	}
 	if s.plan.Kind == rewrite.PassThrough {

@@ -1068,3 +1068,87 @@ func TestGORMUpsertOnSecondaryUniqueKey(t *testing.T) {
 		e.assertStored("gorm_accounts", []string{"email", "pin"}, first)
 	})
 }
+
+// The migrator cases of GORM's own suite that alter a column and read the
+// table again. GORM's PostgreSQL migrator reads a table's columns with
+// "SELECT * FROM t LIMIT 1" under pgx's simple protocol only when GORM got
+// the *sql.DB with Conn: (or the driver name "pgx"); opened by the driver
+// name "kmsenc+postgres" it uses the connection's exec mode, and a cached
+// statement fails after ALTER ("cached plan must not change result type"),
+// as it does with every driver name but "pgx" (docs/orms.md).
+
+const gormMigrateSchema = `
+tables:
+  gorm_migrates:
+    columns:
+      email: text
+`
+
+type gormMigrateV1 struct {
+	ID     int64  `gorm:"primaryKey;autoIncrement:false"`
+	Name   string `gorm:"size:10"`
+	Email  string `gorm:"type:text"`
+	KMSKey string `gorm:"column:encrypted_kms_key;type:text;->:false;<-:false"`
+}
+
+func (gormMigrateV1) TableName() string { return "gorm_migrates" }
+
+type gormMigrateV2 struct {
+	ID     int64  `gorm:"primaryKey;autoIncrement:false"`
+	Name   string `gorm:"size:50"`
+	Age    int64
+	Email  string `gorm:"type:text"`
+	KMSKey string `gorm:"column:encrypted_kms_key;type:text;->:false;<-:false"`
+}
+
+func (gormMigrateV2) TableName() string { return "gorm_migrates" }
+
+// TestGORMMigratorAlterColumn: AutoMigrate that alters a column's type and
+// adds one, then AutoMigrate and queries again on the same connections.
+func TestGORMMigratorAlterColumn(t *testing.T) {
+	t.Parallel()
+	ddl := func(*dialect) []string { return []string{`DROP TABLE IF EXISTS gorm_migrates`} }
+	forEachORMEnv(t, gormMigrateSchema, ddl, func(t *testing.T, e *env) {
+		e.db.SetMaxOpenConns(1) // the statements GORM caches share one connection
+		log := &gormLog{}
+		db, err := gorm.Open(gormDialector(e), &gorm.Config{Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AutoMigrate(&gormMigrateV1{}); err != nil {
+			gormFail(t, log, 0, "AutoMigrate v1", err)
+		}
+		email := canary("gorm-alter")
+		if err := db.Create(&gormMigrateV1{ID: 1, Name: "Ann", Email: email}).Error; err != nil {
+			gormFail(t, log, 0, "Create", err)
+		}
+		for i := range 2 {
+			mark := log.len()
+			if err := db.AutoMigrate(&gormMigrateV2{}); err != nil {
+				gormFail(t, log, mark, fmt.Sprintf("AutoMigrate v2 (%d)", i+1), err)
+			}
+		}
+		cols, err := db.Migrator().ColumnTypes(&gormMigrateV2{})
+		if err != nil {
+			t.Fatalf("ColumnTypes after ALTER: %v", err)
+		}
+		names := map[string]bool{}
+		for _, c := range cols {
+			names[c.Name()] = true
+			if n, ok := c.Length(); c.Name() == "name" && ok && n != 50 {
+				t.Errorf("name has length %d after AutoMigrate, want 50", n)
+			}
+		}
+		if !names["age"] || !names["email"] || !names["name"] {
+			t.Errorf("ColumnTypes after ALTER: %v, want name, age and email", names)
+		}
+		var got gormMigrateV2
+		if err := db.First(&got, 1).Error; err != nil || got.Email != email || got.Name != "Ann" {
+			t.Errorf("read after ALTER: %+v, %v; want email %q", got, err, email)
+		}
+		if err := db.Model(&gormMigrateV2{ID: 1}).Updates(gormMigrateV2{Name: "Annabelle Lee", Age: 3}).Error; err != nil {
+			gormFail(t, log, 0, "Updates after ALTER", err)
+		}
+		e.assertStored("gorm_migrates", []string{"email"}, email)
+	})
+}

@@ -56,6 +56,7 @@ func newDialect() *dialect.Dialect {
 		CheckSession:    checkSession,
 		CheckConn:       checkConn,
 		DependentsQuery: dependentsQuery,
+		TextOptions:     textOptions,
 		LeadingOptions:  leadingOptions,
 		ColumnsQuery: `SELECT c.column_name::text, c.data_type::text, c.column_default::text, c.character_maximum_length::int8,
   c.numeric_precision::int8, c.numeric_scale::int8, c.udt_name::text,
@@ -151,6 +152,51 @@ func leadingOptions(args []driver.NamedValue) int {
 		}
 	}
 	return n
+}
+
+// textOptions applies a leading pgx.NamedArgs or pgx.StrictNamedArgs as
+// pgx.Conn would (its RewriteQuery turns "@name" into "$n" and the map into
+// the arguments), so that kmsenc plans the text PostgreSQL receives; the
+// other options stay. Another pgx.QueryRewriter could make any text, and is
+// refused, as is a rewriter for a prepared statement, whose text is fixed.
+func textOptions(ctx context.Context, query string, args []driver.NamedValue, prepared bool) (string, []driver.NamedValue, error) {
+	n := leadingOptions(args)
+	at := -1
+	for i := range n {
+		if _, ok := args[i].Value.(pgx.QueryRewriter); ok {
+			at = i // pgx uses the last one
+		}
+	}
+	if at < 0 {
+		return query, args, nil
+	}
+	rw := args[at].Value.(pgx.QueryRewriter)
+	switch rw.(type) {
+	case pgx.NamedArgs, pgx.StrictNamedArgs:
+	default:
+		return "", nil, rewrite.Refuse("", "a pgx.QueryRewriter of type %T can make any statement text, which kmsenc would not see before it is sent; pass the statement's values as arguments (pgx.NamedArgs and pgx.StrictNamedArgs are understood)", rw)
+	}
+	if prepared {
+		return "", nil, rewrite.Refuse("", "%T can't be used with a prepared statement: its text is fixed when it is prepared; run the statement directly (db.Exec, db.Query)", rw)
+	}
+	vals := make([]any, 0, len(args)-n)
+	for _, a := range args[n:] {
+		vals = append(vals, a.Value)
+	}
+	text, newArgs, err := rw.RewriteQuery(ctx, nil, query, vals)
+	if err != nil {
+		return "", nil, fmt.Errorf("kmsenc: rewrite query failed: %w", err)
+	}
+	out := make([]driver.NamedValue, 0, n-1+len(newArgs))
+	for i, a := range args[:n] {
+		if i != at {
+			out = append(out, driver.NamedValue{Ordinal: len(out) + 1, Value: a.Value})
+		}
+	}
+	for _, v := range newArgs {
+		out = append(out, driver.NamedValue{Ordinal: len(out) + 1, Value: v})
+	}
+	return text, out, nil
 }
 
 func storage(dataType string) (binary, ok bool) {

@@ -150,7 +150,9 @@ var ruleCases = []ruleCase{
 	{name: "ambiguous bare name", sql: `SELECT email FROM users, companies`, kind: rewrite.Select, output: "enc email, key hidden, ctx id hidden"},
 	{name: "the key column in an expression", sql: `SELECT id FROM users WHERE encrypted_kms_key = $1`, refuse: "is the key column kmsenc manages"},
 	{name: "LIKE on the key column in WHERE", sql: `SELECT id FROM users WHERE encrypted_kms_key NOT LIKE 'v2:%'`, kind: rewrite.PassThrough},
-	{name: "recursive query", sql: `WITH RECURSIVE r AS (SELECT id FROM users) SELECT email FROM users`, refuse: "recursive queries are not supported"},
+	{name: "recursive query returning encrypted data", sql: `WITH RECURSIVE r AS (SELECT email FROM users) SELECT * FROM r`, refuse: "the WITH RECURSIVE query r can't return encrypted data (users.email)"},
+	{name: "recursive query of plain columns", sql: `WITH RECURSIVE r AS (SELECT id FROM users) SELECT email FROM users`, kind: rewrite.Select,
+		output: "enc email, key hidden, ctx id hidden"},
 	{name: "TABLE of a declared table", sql: `TABLE users`, refuse: "TABLE users reads encrypted columns"},
 
 	// Rule 4: UPDATE.
@@ -170,6 +172,28 @@ var ruleCases = []ruleCase{
 	// Rule 5: DELETE.
 	{name: "delete", sql: `DELETE FROM users WHERE id = $1`, kind: rewrite.PassThrough},
 	{name: "delete filtering on an encrypted column", sql: `DELETE FROM users WHERE email = $1`, refuse: "needs a blind index"},
+
+	// Forms read exactly since issue 10 (§5, "Casts"): casts that leave a
+	// value as it is, parentheses, recursive queries of plain columns.
+	{name: "cast values and a cast context value", sql: `INSERT INTO users (id, email, ssn) VALUES (CAST($1 AS bigint), CAST($2 AS text), ($3))`,
+		mysql: "INSERT INTO users (id, email, ssn) VALUES (CAST(? AS SIGNED), CAST(? AS CHAR), (?))",
+		kind:  rewrite.Insert, params: "arg, enc users.email, enc users.ssn, key"},
+	{name: "a cast value that could change", sql: `INSERT INTO users (id, email) VALUES ($1, CAST($2 AS char(3)))`,
+		mysql: "INSERT INTO users (id, email) VALUES (?, CAST(? AS CHAR(3)))", refuse: "the cast is not one that leaves a text value as it is"},
+	{name: "a cast context value of another type", sql: `INSERT INTO users (id, email) VALUES (CAST($1 AS decimal), $2)`,
+		mysql: "INSERT INTO users (id, email) VALUES (CAST(? AS DECIMAL), ?)", refuse: "context column id must be given in the INSERT as a parameter or a constant"},
+	{name: "update with a cast value and a cast pin", sql: `UPDATE users SET email = (CAST($1 AS text)) WHERE id = CAST($2 AS bigint)`,
+		mysql: "UPDATE users SET email = (CAST(? AS CHAR)) WHERE id = CAST(? AS SIGNED)",
+		kind:  rewrite.Update, params: "arg, enc users.email, guard"},
+	{name: "a cast of an encrypted column", sql: `SELECT CAST(email AS text) FROM users`,
+		mysql: "SELECT CAST(email AS CHAR) FROM users", refuse: "email is an encrypted column"},
+	{name: "parenthesised encrypted columns", sql: `SELECT (email), (u.ssn) FROM users u`, kind: rewrite.Select,
+		output: "enc email, enc ssn, key hidden, ctx id hidden"},
+	{name: "a parenthesised encrypted column in WHERE", sql: `SELECT id FROM users WHERE (email) = $1`, refuse: "needs a blind index"},
+	{name: "recursive query joined to a declared table", sql: `WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT u.email, t.n FROM t JOIN users u ON u.id = t.n`,
+		kind: rewrite.Select, output: "enc email, plain, key hidden, ctx id hidden"},
+	{name: "recursive query carrying encrypted data", sql: `WITH RECURSIVE r AS (SELECT id, email FROM users UNION ALL SELECT id, email FROM r) SELECT id FROM r`,
+		refuse: "can't return encrypted data (users.email)"},
 
 	// Rule 7: what kmsenc can't see through.
 	{name: "several statements", sql: `SELECT email FROM users; SELECT 1`, refuse: "several statements in one string"},

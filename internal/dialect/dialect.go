@@ -31,6 +31,13 @@ type Dialect struct {
 	// base driver (pgx's QueryExecMode, QueryResultFormats, ...) rather than
 	// values of the statement's placeholders. Nil means none ever are.
 	LeadingOptions func(args []driver.NamedValue) int
+	// TextOptions applies the leading options that rewrite the statement's
+	// text (pgx's NamedArgs: "@name" to "$n") as the base driver would, so
+	// that kmsenc plans the text the database receives, and returns the
+	// text and the arguments without those options. It refuses an option
+	// whose text it can't know (another pgx.QueryRewriter), and any with a
+	// prepared statement (prepared true). Nil means none ever are.
+	TextOptions func(ctx context.Context, query string, args []driver.NamedValue, prepared bool) (string, []driver.NamedValue, error)
 	// ColumnsQuery lists a table's columns. It takes the table name as its one
 	// placeholder and returns rows of (column name, data type, column
 	// default or NULL, maximum character length or NULL), optionally

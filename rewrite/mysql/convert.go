@@ -8,7 +8,6 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
-	"github.com/kmsenc/kmsenc/rewrite/internal/planner"
 )
 
 // This file converts the TiDB parser's tree of a statement into the
@@ -31,7 +30,11 @@ func (s *stmt) statement(node ast.StmtNode) (*model.Statement, error) {
 		if s.ret != nil || s.alias != nil {
 			return nil, s.lost(0, "the statement")
 		}
-		st.Body, err = s.query(n.(ast.ResultSetNode))
+		var q *model.Query
+		if q, err = s.query(n.(ast.ResultSetNode)); err == nil && s.intoVars {
+			markInto(q)
+		}
+		st.Body = q
 	case *ast.InsertStmt:
 		st.Body, err = s.insert(n)
 	case *ast.UpdateStmt:
@@ -270,8 +273,23 @@ func (s *stmt) limit(l *ast.Limit) ([]model.Expr, error) {
 	return s.exprs([]ast.ExprNode{l.Count, l.Offset})
 }
 
-// with converts a WITH clause. A recursive CTE's query is not converted:
-// the planner refuses it.
+// markInto marks the SELECT whose output "INTO @a, ..." stores (maskInto):
+// the query's own, through parentheses. A set operation's sides are
+// checked as plain anyway.
+func markInto(q *model.Query) {
+	for {
+		switch b := q.Body.(type) {
+		case *model.Query:
+			q = b
+			continue
+		case *model.Select:
+			b.Into = true
+		}
+		return
+	}
+}
+
+// with converts a WITH clause.
 func (s *stmt) with(w *ast.WithClause) (*model.With, error) {
 	if w == nil {
 		return nil, nil
@@ -283,15 +301,13 @@ func (s *stmt) with(w *ast.WithClause) (*model.With, error) {
 			cte.Cols = append(cte.Cols, col.O)
 		}
 		if c.Query == nil || c.Query.Query == nil {
-			return nil, planner.RefuseRecursive(c.Name.O)
+			return nil, rewrite.Refuse(c.Name.O, "this form of WITH query is not supported in statements on encrypted tables")
 		}
-		if !w.IsRecursive && !c.IsRecursive {
-			q, err := s.query(c.Query.Query)
-			if err != nil {
-				return nil, err
-			}
-			cte.Query = q
+		q, err := s.query(c.Query.Query)
+		if err != nil {
+			return nil, err
 		}
+		cte.Query = q
 		mw.CTEs = append(mw.CTEs, cte)
 	}
 	return mw, nil

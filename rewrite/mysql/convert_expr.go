@@ -11,6 +11,7 @@ import (
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
+	"github.com/kmsenc/kmsenc/schema"
 )
 
 // expr converts an expression. Nodes the model has no kind for become
@@ -113,7 +114,15 @@ func (s *stmt) expr(e ast.ExprNode) (model.Expr, error) {
 		}
 		return s.other(append(kids, n.ElseClause)...)
 	case *ast.FuncCastExpr:
-		return s.other(n.Expr)
+		x, err := s.expr(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		c := &model.Cast{X: x, Text: "CAST"}
+		if n.FunctionType == ast.CastFunction && !n.ExplicitCharSet {
+			c.Type, c.Keeps = castType(s.castTypeName(n))
+		}
+		return c, nil
 	case *ast.IsTruthExpr:
 		return s.other(n.Expr)
 	case *ast.PatternRegexpExpr:
@@ -438,4 +447,73 @@ func datumKind(v *driver.ValueExpr) model.LitKind {
 func isNull(e ast.ExprNode) bool {
 	v, ok := e.(*driver.ValueExpr)
 	return ok && v.Kind() == driver.KindNull
+}
+
+// castTypeName returns the type of CAST(x AS type) as its tokens write it:
+// unquoted words in lower case, one space apart; "" when the tokens are not
+// such, or the cast is not located.
+func (s *stmt) castTypeName(n *ast.FuncCastExpr) string {
+	i := s.tokAt(n.OriginTextPosition())
+	if !s.kw(i, "cast") || !s.isOp(i+1, "(") || s.match[i+1] < 0 {
+		return ""
+	}
+	closing := s.match[i+1]
+	at := -1
+	for j := i + 2; j < closing; j = s.skip(j) {
+		if s.kw(j, "as") {
+			at = j
+		}
+	}
+	if at < 0 || at+1 >= closing {
+		return ""
+	}
+	var b strings.Builder
+	for j := at + 1; j < closing; j++ {
+		if s.toks[j].Kind != Ident {
+			return ""
+		}
+		if j > at+1 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.ToLower(s.sql[s.toks[j].Start:s.toks[j].End]))
+	}
+	return b.String()
+}
+
+// castType says what CAST(x AS name) does to a value (model.Cast): the
+// schema type whose values it leaves as they are, and whether it keeps a
+// key or context value as the column would store it. A length, a
+// character set, UNSIGNED, DATETIME (which drops fractions) and JSON (which
+// normalises) are none of these.
+func castType(name string) (typ string, keeps bool) {
+	switch name {
+	case "char":
+		return "text", true
+	case "signed", "signed integer":
+		return "int", true
+	case "binary":
+		return "bytes", false
+	case "double":
+		return "float", false
+	case "date":
+		return "date", false
+	}
+	return "", false
+}
+
+// CastHint names the casts castType finds to be typ's own.
+func (dialect) CastHint(typ schema.Type) string {
+	switch typ {
+	case schema.Text:
+		return "CAST(? AS CHAR)"
+	case schema.Int:
+		return "CAST(? AS SIGNED)"
+	case schema.Bytes:
+		return "CAST(? AS BINARY)"
+	case schema.Float:
+		return "CAST(? AS DOUBLE)"
+	case schema.Date:
+		return "CAST(? AS DATE)"
+	}
+	return "none"
 }

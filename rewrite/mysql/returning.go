@@ -30,6 +30,10 @@ type rowAlias struct {
 // maskClauses finds a RETURNING clause (INSERT, DELETE) and a row alias
 // (INSERT), and blanks them out of s.masked.
 func (s *stmt) maskClauses() error {
+	if s.kwIn(0, "select", "with") || s.isOp(0, "(") {
+		s.maskInto()
+		return nil
+	}
 	if !s.kwIn(0, "insert", "delete") {
 		return nil
 	}
@@ -48,6 +52,26 @@ func (s *stmt) maskClauses() error {
 		s.findRowAlias()
 	}
 	return nil
+}
+
+// maskInto finds the "INTO @a [, @b ...]" of a query, which the TiDB
+// parser doesn't know, blanks it out of s.masked and records it in
+// s.intoVars: the output goes to user variables (the planner refuses
+// declared data there, ARCHITECTURE.md §5 rule 3). Only the top level can
+// hold it.
+func (s *stmt) maskInto() {
+	for i := 1; i < s.end; i = s.skip(i) {
+		if !s.kw(i, "into") || s.afterAS(i) || i+1 >= s.end || s.toks[i+1].Kind != Variable {
+			continue
+		}
+		j := i + 2
+		for s.isOp(j, ",") && j+1 < s.end && s.toks[j+1].Kind == Variable {
+			j += 2
+		}
+		s.intoVars = true
+		s.blank(i, j)
+		return
+	}
 }
 
 // isReturning reports whether token i is the RETURNING keyword of the

@@ -249,6 +249,8 @@ type stmt struct {
 	ret     *returningClause
 	alias   *rowAlias
 	bodyEnd int // the RETURNING keyword's index, or end
+	// intoVars: a query's "INTO @a, ..." was blanked out (maskInto).
+	intoVars bool
 
 	// upsert: the expressions being converted are ON DUPLICATE KEY
 	// UPDATE's, where VALUES(c) is the proposed value.

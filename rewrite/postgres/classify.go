@@ -105,14 +105,18 @@ func (s *stmt) classifyCreate() class {
 // crossCheck runs cockroachdb-parser's scanner over the text and checks
 // that it found the identifiers, constants and parameters where our lexer
 // did, and nothing of its own inside what ours reads as one token. The two
-// differ on rare syntax (U&'...', some operators, \r in -- comments); then
-// the AST might not describe what PostgreSQL will run, and we refuse.
-func (s *stmt) crossCheck() error {
+// differ on rare syntax (U&'...', some operators); then
+// the AST might not describe what PostgreSQL will run, and we refuse. text
+// is the text the parser read (parseText), blanked the tokens it blanked.
+func (s *stmt) crossCheck(text string, blanked []int) error {
 	var sc scanner.SQLScanner
-	sc.Init(s.sql)
+	sc.Init(text)
 	var sym scanSym
 	mine := 0
 	matched := make([]bool, len(s.toks))
+	for _, i := range blanked {
+		matched[i] = true
+	}
 	for {
 		sc.Scan(&sym)
 		id := sym.ID()

@@ -138,7 +138,7 @@ func (s *stmt) with(w *tree.With, rng span, lost error) (*model.With, int, error
 	mw := &model.With{Recursive: w.Recursive}
 	p := rng.from
 	var bodies []span
-	if lost == nil && !w.Recursive {
+	if lost == nil {
 		var err error
 		if bodies, p, err = s.locateWith(w, rng); err != nil {
 			lost = err
@@ -156,10 +156,8 @@ func (s *stmt) with(w *tree.With, rng span, lost error) (*model.With, int, error
 			continue
 		}
 		b, bl := span{}, lost
-		if bl == nil && !w.Recursive {
+		if bl == nil {
 			b = bodies[i]
-		} else if bl == nil {
-			bl = errNotLocated
 		}
 		q, err := s.query(body, b, bl)
 		if err != nil {
@@ -183,7 +181,9 @@ func (s *stmt) selectClause(n *tree.SelectClause, rng span, lost error) (any, er
 		}
 		return nil, rewrite.Refuse("TABLE", "this form of TABLE is not supported in statements on encrypted tables")
 	}
-	sel := &model.Select{Distinct: n.Distinct, ListEnd: -1}
+	// DISTINCT ON (...) compares only its expressions (the planner checks
+	// them as it checks ORDER BY); plain DISTINCT compares whole rows.
+	sel := &model.Select{Distinct: n.Distinct && len(n.DistinctOn) == 0, ListEnd: -1}
 	var list listLoc
 	from := span{}
 	if lost == nil {
@@ -243,7 +243,15 @@ func (s *stmt) selectClause(n *tree.SelectClause, rng span, lost error) (any, er
 // selectItem converts an item of a select or RETURNING list.
 func (s *stmt) selectItem(se tree.SelectExpr) (*model.SelectItem, error) {
 	it := &model.SelectItem{Name: string(se.As), Span: model.NoSpan}
-	switch e := se.Expr.(type) {
+	inner := se.Expr
+	for {
+		p, ok := inner.(*tree.ParenExpr)
+		if !ok {
+			break
+		}
+		inner = p.Expr // "(email)" is named as email is
+	}
+	switch e := inner.(type) {
 	case tree.UnqualifiedStar:
 		it.Star, it.Text = true, "*"
 		return it, nil

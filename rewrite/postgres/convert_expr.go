@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree/treecmp"
+	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/types"
 
 	"github.com/kmsenc/kmsenc/rewrite"
 	"github.com/kmsenc/kmsenc/rewrite/internal/model"
@@ -57,6 +58,12 @@ func (s *stmt) expr(e tree.Expr) (model.Expr, error) {
 	case *tree.ParenExpr:
 		x, err := s.expr(n.Expr)
 		return &model.Paren{X: x}, err
+	case *tree.CastExpr:
+		if n.SyntaxMode == tree.CastPrepend {
+			break // a typed constant (date '...'): an expression
+		}
+		x, err := s.expr(n.Expr)
+		return &model.Cast{X: x, Keeps: castKeeps(n), Text: tree.AsString(n)}, err
 	case *tree.Placeholder:
 		return &model.Param{Arg: int(n.Idx), Span: model.NoSpan}, nil
 	case *tree.StrVal:
@@ -86,6 +93,23 @@ func (s *stmt) expr(e tree.Expr) (model.Expr, error) {
 		return nil, err
 	}
 	return &model.Other{Args: kids, Text: tree.AsString(e)}, nil
+}
+
+// castKeeps reports whether a cast, read from the tree, is to an integer
+// type or to text without a length: around a key or context value it
+// stores the value the application passes (model.Cast.Keeps).
+func castKeeps(n *tree.CastExpr) bool {
+	t, ok := tree.GetStaticallyKnownType(n.Type)
+	if !ok {
+		return false
+	}
+	switch {
+	case t.Family() == types.IntFamily, t.Oid() == types.String.Oid():
+		return true
+	case t.Oid() == types.VarChar.Oid():
+		return t.Width() == 0
+	}
+	return false
 }
 
 // exprs converts a list of expressions; nil entries stay nil.

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"strings"
+
 	"github.com/cockroachdb/cockroachdb-parser/pkg/sql/sem/tree"
 
 	"github.com/kmsenc/kmsenc/rewrite"
@@ -38,7 +40,7 @@ func (s *stmt) insert(ins *tree.Insert) (*model.Insert, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &model.Insert{With: ins.With != nil, Target: target, ColumnsEnd: -1}
+	m := &model.Insert{With: ins.With != nil, Target: target, ColumnsEnd: -1, Overriding: s.overriding}
 	for _, c := range ins.Columns {
 		m.Columns = append(m.Columns, string(c))
 	}
@@ -106,6 +108,19 @@ func (s *stmt) value(e tree.Expr, sp span) (model.Expr, model.Span, error) {
 	}
 	bs := s.byteSpan(sp)
 	switch v := e.(type) {
+	case *tree.ParenExpr:
+		// (v): the value inside, located between the brackets.
+		if sp.to-sp.from >= 3 && s.isOp(sp.from, "(") && s.match[sp.from] == sp.to-1 {
+			inner, _, err := s.value(v.Expr, span{sp.from + 1, sp.to - 1})
+			return &model.Paren{X: inner}, bs, err
+		}
+	case *tree.CastExpr:
+		if inner, typ, ok := s.castTokens(v, sp); ok {
+			x, _, err := s.value(v.Expr, inner)
+			c := &model.Cast{X: x, Text: s.text(sp.from, sp.to)}
+			c.Type, c.Keeps = castType(s.typeName(typ))
+			return c, bs, err
+		}
 	case *tree.Placeholder:
 		p := x.(*model.Param)
 		if sp.to == sp.from+1 && s.toks[sp.from].Kind == Param && paramNumber(s.sql, s.toks[sp.from]) == int(v.Idx)+1 {
@@ -139,6 +154,87 @@ func (s *stmt) value(e tree.Expr, sp span) (model.Expr, model.Span, error) {
 		}
 	}
 	return x, bs, nil
+}
+
+// castTokens splits the tokens sp of a cast into the operand's and the
+// type's: "v::t" at its last "::" outside brackets, "CAST(v AS t)" at the
+// last AS inside its brackets. ok is false when the tokens are not such.
+func (s *stmt) castTokens(c *tree.CastExpr, sp span) (inner, typ span, ok bool) {
+	switch c.SyntaxMode {
+	case tree.CastShort:
+		at := -1
+		for i := sp.from; i < sp.to; i = s.skip(i) {
+			if s.isOp(i, "::") {
+				at = i
+			}
+		}
+		if at > sp.from && at+1 < sp.to {
+			return span{sp.from, at}, span{at + 1, sp.to}, true
+		}
+	case tree.CastExplicit:
+		open := sp.from + 1
+		if !s.kw(sp.from, "cast") || !s.isOp(open, "(") || s.match[open] != sp.to-1 {
+			return span{}, span{}, false
+		}
+		at := -1
+		for i := open + 1; i < sp.to-1; i = s.skip(i) {
+			if s.kw(i, "as") {
+				at = i
+			}
+		}
+		if at > open+1 && at+1 < sp.to-1 {
+			return span{open + 1, at}, span{at + 1, sp.to - 1}, true
+		}
+	}
+	return span{}, span{}, false
+}
+
+// typeName returns the type name of tokens sp as PostgreSQL reads it when
+// it is unquoted words only ("double precision"), else "".
+func (s *stmt) typeName(sp span) string {
+	var b strings.Builder
+	for i := sp.from; i < sp.to; i++ {
+		if s.toks[i].Kind != Ident {
+			return ""
+		}
+		if i > sp.from {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.ToLower(s.text(i, i+1)))
+	}
+	return b.String()
+}
+
+// castType says what a cast to the type named name (typeName) does to a
+// value (model.Cast): the schema type whose values it leaves as they are,
+// and whether it keeps a key or context value as the application passes it.
+// A length, a precision, a schema or a quoted name is none of these.
+func castType(name string) (typ string, keeps bool) {
+	switch name {
+	case "text", "varchar", "character varying":
+		return "text", true
+	case "bigint", "int8":
+		return "int", true
+	case "integer", "int", "int4", "smallint", "int2":
+		// Narrower than the int codec's 64 bits: as a key or context value
+		// the database checks the range; as an encrypted value it
+		// couldn't, so it is not the int type's own.
+		return "", true
+	case "bytea":
+		return "bytes", false
+	case "double precision", "float8":
+		return "float", false
+	case "boolean", "bool":
+		return "bool", false
+	case "date":
+		return "date", false
+	case "timestamptz", "timestamp with time zone":
+		return "timestamp", false
+	case "json":
+		// Not jsonb, which normalises the document.
+		return "json", false
+	}
+	return "", false
 }
 
 // literalTokens checks that the tokens of sp are the constant e.

@@ -66,3 +66,26 @@ func (d dialect) Near(sp model.Span) string {
 	}
 	return d.sql[sp.Start:sp.End]
 }
+
+// CastHint names the casts castType finds to be typ's own.
+func (dialect) CastHint(typ schema.Type) string {
+	switch typ {
+	case schema.Text:
+		return "::text, ::varchar"
+	case schema.Int:
+		return "::bigint, ::int8"
+	case schema.Bytes:
+		return "::bytea"
+	case schema.Float:
+		return "::double precision, ::float8"
+	case schema.Bool:
+		return "::boolean, ::bool"
+	case schema.Date:
+		return "::date"
+	case schema.Timestamp:
+		return "::timestamptz"
+	case schema.JSON:
+		return "::json, not ::jsonb"
+	}
+	return "none"
+}

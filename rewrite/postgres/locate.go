@@ -44,6 +44,12 @@ func (s *stmt) locateWith(w *tree.With, rng span) ([]span, int, error) {
 		return nil, 0, s.lost(p, "WITH")
 	}
 	p++
+	if w.Recursive {
+		if !s.kw(p, "recursive") {
+			return nil, 0, s.lost(p, "RECURSIVE")
+		}
+		p++
+	}
 	bodies := make([]span, 0, len(w.CTEList))
 	for i, c := range w.CTEList {
 		if i > 0 {
@@ -229,6 +235,9 @@ func (s *stmt) locateInsert(ins *tree.Insert, vals *tree.ValuesClause) (insertLo
 		}
 	}
 	p = loc.colsClose + 1
+	if s.overriding != "" && s.kw(p, "overriding") {
+		p += 3 // OVERRIDING {SYSTEM | USER} VALUE (parseText)
+	}
 	if !s.kw(p, "values") {
 		return loc, s.lost(p, "VALUES")
 	}

@@ -237,6 +237,11 @@ type stmt struct {
 	// upsert: the expressions being converted are an ON CONFLICT's, where
 	// EXCLUDED names the proposed row.
 	upsert bool
+	// overriding: the INSERT's OVERRIDING {SYSTEM | USER} VALUE, "system"
+	// or "user" (parseText).
+	overriding string
+	// all: every token, comments and spaces too.
+	all []Token
 }
 
 func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
@@ -244,7 +249,7 @@ func newStmt(cfg *schema.Config, sql string) (*stmt, error) {
 	if err != nil {
 		return nil, refuseLex(sql, err)
 	}
-	s := &stmt{cfg: cfg, sql: sql}
+	s := &stmt{cfg: cfg, sql: sql, all: all}
 	s.toks = make([]Token, 0, len(all))
 	for _, t := range all {
 		if t.Significant() {
@@ -311,14 +316,15 @@ func (s *stmt) passThrough() *rewrite.Plan {
 // saw the same tokens as ours, so that the AST and the offsets describe the
 // same statement.
 func (s *stmt) parse() (tree.Statement, error) {
-	stmts, err := parser.Parse(s.sql)
+	text, blanked := s.parseText(s.all)
+	stmts, err := parser.Parse(text)
 	if err != nil {
 		return nil, rewrite.Refuse("", "kmsenc can't parse this statement, so it can't tell what it does with encrypted columns: %v", err)
 	}
 	if len(stmts) != 1 {
 		return nil, planner.RefuseSeveralStatements()
 	}
-	if err := s.crossCheck(); err != nil {
+	if err := s.crossCheck(text, blanked); err != nil {
 		return nil, err
 	}
 	return stmts[0].AST, nil

@@ -316,6 +316,25 @@ type Window struct {
 // Paren is a parenthesised expression.
 type Paren struct{ X Expr }
 
+// Cast is a cast of an expression to a type: PostgreSQL's x::t and CAST(x
+// AS t), MySQL's CAST(x AS t). The planner treats it as an expression over
+// X, except around a value (ARCHITECTURE.md §5, "Casts"):
+//
+//   - Type names the schema file's type ("text", "bytes", "int", "float",
+//     "bool", "date", "timestamp", "json") whose values the cast leaves as
+//     they are, as the converter read the type's tokens; "" for any other
+//     cast (a length, a precision, another type). A value of that type cast
+//     so may be encrypted with the cast dropped.
+//   - Keeps: the cast, left in the text, stores a key or context value the
+//     application passes as the column stores it (an integer type, text
+//     without a length), so the value is the argument.
+type Cast struct {
+	X     Expr
+	Type  string
+	Keeps bool
+	Text  string
+}
+
 // Other is any other expression: an operator, CASE, a cast, a row, an
 // array... The planner checks its operands.
 type Other struct {
@@ -344,9 +363,12 @@ type Insert struct {
 	// RowAlias: MySQL's "AS new [(a, b)]"; RowAliasCols its column names.
 	RowAlias     string
 	RowAliasCols []string
-	Upsert       *Upsert
-	Returning    *Returning
-	Lost         error
+	// Overriding: PostgreSQL's OVERRIDING SYSTEM VALUE ("system") or
+	// OVERRIDING USER VALUE ("user"), else "".
+	Overriding string
+	Upsert     *Upsert
+	Returning  *Returning
+	Lost       error
 }
 
 // Row is one VALUES row.

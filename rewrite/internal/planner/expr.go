@@ -136,6 +136,8 @@ func (c *checker) expr(e model.Expr) error {
 		return c.expr(n.Filter)
 	case *model.Paren:
 		return c.expr(n.X)
+	case *model.Cast:
+		return c.expr(n.X)
 	case *model.Other:
 		return c.all(n.Args)
 	}

@@ -28,6 +28,8 @@ func (p *planner) planInsert(ins *model.Insert) (*rewrite.Plan, error) {
 		return nil, rewrite.Refuse("SELECT", "INSERT ... SELECT into %s would copy values the application never sees, so kmsenc can't encrypt them; read the rows and insert them with VALUES", t.Name)
 	case len(ins.Columns) == 0:
 		return nil, RefuseUnnamedColumns(ins.Target.Name, t)
+	case ins.Overriding == "user" && len(t.ContextColumns()) > 0:
+		return nil, RefuseOverridingUser(t.Name)
 	}
 	for _, c := range ins.Columns {
 		if t.IsKeyColumn(c) {
@@ -128,6 +130,12 @@ func (p *planner) insertPlain(ins *model.Insert, target *Relation) (*rewrite.Pla
 // must not reach the database), NULL stays NULL.
 func (p *planner) encryptValue(e model.Expr, sp model.Span, col *schema.Column, r int) error {
 	what := "the value for " + col.AssociatedData()
+	if x := unwrapValue(e, col); x != e {
+		// Parentheses and casts that leave the value as it is (§5,
+		// "Casts"): the whole text becomes the encrypted value's
+		// placeholder, so no cast applies to the ciphertext.
+		return p.encryptWrapped(x, sp, col, r)
+	}
 	switch v := e.(type) {
 	case *model.Null:
 		// NULL stays in the text only where the text is known to hold it.
@@ -148,16 +156,76 @@ func (p *planner) encryptValue(e model.Expr, sp model.Span, col *schema.Column, 
 		if !sp.Located() {
 			return lost(nil, what)
 		}
-		lit, err := p.d.EncryptLiteral(v, col)
-		if err != nil {
-			var refusal *rewrite.RefusalError
-			if errors.As(err, &refusal) {
-				return err
-			}
-			return rewrite.Refuse("", "kmsenc can't encrypt the constant given for column %s: %v; pass it as a parameter", col.AssociatedData(), err)
+		return p.encryptLiteral(v, sp, col, r)
+	}
+	if _, ok := e.(*model.Cast); ok {
+		return rewrite.Refuse(p.near(sp), "kmsenc can't encrypt %s for column %s: the cast is not one that leaves a %s value as it is (%s), so it could change the value, and kmsenc would have to apply it to ciphertext; drop the cast or convert the value in the application", p.near(sp), col.AssociatedData(), col.Type, p.d.CastHint(col.Type))
+	}
+	return rewrite.Refuse(p.near(sp), "kmsenc can't encrypt an expression (%s) for column %s; compute the value in the application and pass it as a parameter", p.near(sp), col.AssociatedData())
+}
+
+// encryptLiteral replaces sp, the text of the constant v, with a
+// placeholder fed its encrypted value: it must not reach the database.
+func (p *planner) encryptLiteral(v *model.Literal, sp model.Span, col *schema.Column, r int) error {
+	lit, err := p.d.EncryptLiteral(v, col)
+	if err != nil {
+		var refusal *rewrite.RefusalError
+		if errors.As(err, &refusal) {
+			return err
 		}
-		p.replace(sp, rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r})
+		return rewrite.Refuse("", "kmsenc can't encrypt the constant given for column %s: %v; pass it as a parameter", col.AssociatedData(), err)
+	}
+	p.replace(sp, rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Lit(lit), Encrypt: col, Row: r})
+	return nil
+}
+
+// unwrapValue returns e without the parentheses around it and the casts
+// that leave a value of col's type as it is; e itself when it has none.
+func unwrapValue(e model.Expr, col *schema.Column) model.Expr {
+	for {
+		switch w := e.(type) {
+		case *model.Paren:
+			e = w.X
+			continue
+		case *model.Cast:
+			if w.Type != "" && w.Type == string(col.Type) {
+				e = w.X
+				continue
+			}
+		}
+		return e
+	}
+}
+
+// encryptWrapped encrypts the value x found inside the parentheses and
+// casts of the value text sp: a placeholder or a constant, located inside
+// sp, and the whole of sp is replaced; NULL keeps its text.
+func (p *planner) encryptWrapped(x model.Expr, sp model.Span, col *schema.Column, r int) error {
+	what := "the value for " + col.AssociatedData()
+	inside := func(in model.Span) bool {
+		return sp.Located() && in.Located() && in.Start >= sp.Start && in.End <= sp.End
+	}
+	switch v := x.(type) {
+	case *model.Null:
+		if !inside(v.Span) {
+			return lost(nil, what)
+		}
+		// NULL stays NULL, without a cast that could disagree with how
+		// the column stores ciphertext (text or bytes).
+		p.edits.Replace(sp.Start, sp.End, text("NULL"))
 		return nil
+	case *model.Param:
+		if !inside(v.Span) {
+			return lost(nil, what)
+		}
+		p.taken[v.Span.Start] = true
+		p.replace(sp, rewrite.Param{Kind: rewrite.ParamValue, Value: rewrite.Arg(v.Arg), Encrypt: col, Row: r})
+		return nil
+	case *model.Literal:
+		if !inside(v.Span) {
+			return lost(nil, what)
+		}
+		return p.encryptLiteral(v, sp, col, r)
 	}
 	return rewrite.Refuse(p.near(sp), "kmsenc can't encrypt an expression (%s) for column %s; compute the value in the application and pass it as a parameter", p.near(sp), col.AssociatedData())
 }
@@ -177,6 +245,13 @@ func (p *planner) valueOf(e model.Expr) (rewrite.Value, bool) {
 	switch v := e.(type) {
 	case *model.Paren:
 		return p.valueOf(v.X)
+	case *model.Cast:
+		// A cast to an integer type or unbounded text stores the value
+		// the application passes (§5, "Casts"); the cast stays in the text.
+		// A fractional constant would be rounded by an integer cast.
+		if lit, ok := bareLiteral(v.X); v.Keeps && !(ok && lit.Kind == model.LitNumber && isFloat(lit.Value)) {
+			return p.valueOf(v.X)
+		}
 	case *model.Param:
 		return rewrite.Arg(v.Arg), true
 	case *model.Literal:
@@ -188,6 +263,22 @@ func (p *planner) valueOf(e model.Expr) (rewrite.Value, bool) {
 	}
 	return rewrite.Value{}, false
 }
+
+// bareLiteral returns e as a constant, looking through parentheses.
+func bareLiteral(e model.Expr) (*model.Literal, bool) {
+	for {
+		switch n := e.(type) {
+		case *model.Paren:
+			e = n.X
+		case *model.Literal:
+			return n, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func isFloat(v any) bool { _, ok := v.(float64); return ok }
 
 // rowContext builds the encryption context of one inserted row.
 func (p *planner) rowContext(t *schema.Table, cols []string, row *model.Row) ([]rewrite.ContextValue, error) {
@@ -201,10 +292,8 @@ func (p *planner) rowContext(t *schema.Table, cols []string, row *model.Row) ([]
 		if j < 0 {
 			return rewrite.Value{}, rewrite.Refuse(column, "context column %s must be given in the INSERT: it is part of the encryption context of %s, and server-generated values (sequences, AUTO_INCREMENT, defaults) can't be in the encryption context", column, t.Name)
 		}
-		if _, ok := row.Values[j].(*model.Paren); !ok {
-			if v, ok := p.valueOf(row.Values[j]); ok {
-				return v, nil
-			}
+		if v, ok := p.valueOf(row.Values[j]); ok {
+			return v, nil
 		}
 		return rewrite.Value{}, RefuseContextValue(p.near(row.Spans[j]), column)
 	})

@@ -47,6 +47,10 @@ type Dialect interface {
 	// Near renders a part of the text for refusals (a dialect may hide
 	// the values it holds).
 	Near(sp model.Span) string
+	// CastHint names, for refusals, the casts a value of schema type typ
+	// may carry into an encrypted column ("::text, ::varchar"), or says
+	// there are none.
+	CastHint(typ schema.Type) string
 	// WholeRowRefs: a bare name that is no column may name a FROM item's
 	// whole row (PostgreSQL's "SELECT u FROM users u").
 	WholeRowRefs() bool

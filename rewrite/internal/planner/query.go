@@ -117,13 +117,11 @@ func (p *planner) with(w *model.With, sc *Scope, m mode) error {
 		return nil
 	}
 	if w.Recursive {
-		return RefuseRecursive("WITH RECURSIVE")
+		return p.withRecursive(w, sc)
 	}
 	sc.CTEs = map[string]*CTE{}
 	for _, c := range w.CTEs {
 		switch {
-		case c.Recursive:
-			return RefuseRecursive(c.Name)
 		case c.Writes || c.Query == nil:
 			return rewrite.Refuse(c.Name, "a WITH query that writes (INSERT/UPDATE/DELETE in WITH) is not supported in statements on encrypted tables")
 		}
@@ -145,6 +143,31 @@ func (p *planner) with(w *model.With, sc *Scope, m mode) error {
 			res = r.Derived
 		}
 		sc.CTEs[strings.ToLower(c.Name)] = &CTE{Result: res}
+	}
+	return nil
+}
+
+// withRecursive analyses the CTEs of a WITH RECURSIVE into sc. Each may
+// read itself and, in PostgreSQL, the CTEs after it, so every name is known
+// from the start as a relation of plain columns; that holds because no CTE
+// may output declared data (a recursive CTE is a UNION, whose sides are
+// checked so anyway), which is then refused.
+func (p *planner) withRecursive(w *model.With, sc *Scope) error {
+	sc.CTEs = map[string]*CTE{}
+	for _, c := range w.CTEs {
+		if c.Writes || c.Query == nil {
+			return rewrite.Refuse(c.Name, "a WITH query that writes (INSERT/UPDATE/DELETE in WITH) is not supported in statements on encrypted tables")
+		}
+		sc.CTEs[strings.ToLower(c.Name)] = &CTE{Result: &Result{Opaque: true}}
+	}
+	for _, c := range w.CTEs {
+		res, err := p.query(c.Query, &Scope{Parent: sc.Parent, CTEs: sc.CTEs}, modeDescribe, false)
+		if err != nil {
+			return err
+		}
+		if d := res.FirstDeclared(); d != nil {
+			return RefuseRecursive(c.Name, d.Describe())
+		}
 	}
 	return nil
 }
@@ -223,7 +246,9 @@ func (p *planner) outputItem(it *model.SelectItem, sc *Scope, rels []*Relation) 
 		}
 		return p.qualifiedStar(it.Qualifier, sc, rels, it.Text)
 	}
-	if cr, ok := it.Expr.(*model.ColumnRef); ok {
+	// A column reference, bare or in parentheses ("(email)"), is the
+	// column itself.
+	if cr := bareName(it.Expr); cr != nil {
 		rf, err := p.resolve(sc, cr)
 		if err != nil {
 			return Item{}, err

@@ -30,9 +30,11 @@ func RefuseWith(verb string) error {
 	return rewrite.Refuse("WITH", "WITH ... %s is not supported on tables with encrypted columns; run the queries separately", verb)
 }
 
-// RefuseRecursive refuses a recursive query.
-func RefuseRecursive(near string) error {
-	return rewrite.Refuse(near, "recursive queries are not supported in statements on encrypted tables")
+// RefuseRecursive refuses a query of WITH RECURSIVE (named name) that
+// outputs declared data (what): a CTE of WITH RECURSIVE may read itself
+// and its siblings, which kmsenc only follows when they carry plain data.
+func RefuseRecursive(name, what string) error {
+	return rewrite.Refuse(name, "the WITH RECURSIVE query %s can't return encrypted data (%s): kmsenc follows recursive queries only over plain columns; select the encrypted columns in the outer query, joined by key", name, what)
 }
 
 // Rule 1: INSERT ... VALUES.
@@ -104,4 +106,12 @@ func RefuseSort(near, what string, c *ResultColumn) error {
 // RefuseTableStatement refuses "TABLE t" on the declared table t.
 func RefuseTableStatement(t string) error {
 	return rewrite.Refuse("TABLE "+t, "TABLE %s reads encrypted columns; write SELECT * FROM %s", t, t)
+}
+
+// RefuseOverridingUser refuses INSERT ... OVERRIDING USER VALUE into a
+// table whose encryption context has columns: the database replaces the
+// values given for identity columns, which can be context columns, and
+// the rows' keys would be wrapped for values the rows don't hold.
+func RefuseOverridingUser(table string) error {
+	return rewrite.Refuse("OVERRIDING USER VALUE", "OVERRIDING USER VALUE lets the database replace the values given for identity columns, which can be context columns of %s: its rows' keys would be wrapped for values the rows don't hold; leave it out, or give the values with OVERRIDING SYSTEM VALUE", table)
 }
