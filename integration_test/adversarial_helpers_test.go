@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -193,17 +192,4 @@ func (a *attack) extraNamespace() string {
 	ns := newAdvNamespace(a.t, a.d, a.t.Name()+"/extra")
 	a.extra = append(a.extra, ns)
 	return ns
-}
-
-// scalar reads one value through kmsenc on the attacker's session.
-func (a *attack) scalar(q string, args ...any) (string, error) {
-	var v sql.NullString
-	err := a.conn.QueryRowContext(context.Background(), a.q(q), args...).Scan(&v)
-	return v.String, err
-}
-
-// withDDL gives a case its own tables.
-func withDDL(c advCase, ddl func(*dialect) []string) advCase {
-	c.ddl = ddl
-	return c
 }

@@ -297,3 +297,9 @@ tables:
 		}})
 	return cs
 }
+
+// withDDL gives a case its own tables.
+func withDDL(c advCase, ddl func(*dialect) []string) advCase {
+	c.ddl = ddl
+	return c
+}
