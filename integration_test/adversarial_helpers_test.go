@@ -193,3 +193,16 @@ func (a *attack) extraNamespace() string {
 	a.extra = append(a.extra, ns)
 	return ns
 }
+
+// copyCase writes a row through kmsenc (email = the canary), then tries to
+// copy declared data elsewhere with copy; where kmsenc accepts it, reading
+// what it made through kmsenc (read) must never return ciphertext.
+func copyCase(name, on, copy, read string) advCase {
+	return advCase{name: name, on: on, run: func(a *attack) {
+		c := a.canary()
+		a.setupExec(`INSERT INTO users (id, name, email) VALUES (7, 'Ann', $1)`, c)
+		if a.exec(copy) == nil {
+			a.query(read)
+		}
+	}}
+}

@@ -1245,5 +1245,19 @@ tables:
 			c := a.canary()
 			a.exec(`INSERT INTO users (id, email) VALUES (7, $1)`, c)
 		}})
+	// Declared data copied where kmsenc would read it as plaintext.
+	add(
+		copyCase("both-copy-insert-select-into-plain", "", `INSERT INTO notes (id, body) SELECT id, email FROM users`, `SELECT body FROM notes`),
+		copyCase("both-copy-update-plain-from-encrypted", "", `UPDATE users SET name = email WHERE id = 7`, `SELECT name FROM users`),
+		copyCase("both-copy-update-encrypted-from-encrypted", "", `UPDATE users SET ssn = email WHERE id = 7`, `SELECT ssn FROM users`),
+		copyCase("both-copy-update-subquery", "", `UPDATE notes SET body = (SELECT email FROM users WHERE id = 7)`, `SELECT body FROM notes`),
+		copyCase("pg-copy-cte-delete-returning", "pg", `WITH d AS (DELETE FROM users RETURNING email) INSERT INTO notes (id, body) SELECT 1, email FROM d`, `SELECT body FROM notes`),
+		copyCase("pg-copy-cte-select-into-plain", "pg", `WITH x AS (SELECT email FROM users) INSERT INTO notes (id, body) SELECT 1, email FROM x`, `SELECT body FROM notes`),
+		copyCase("pg-copy-create-temp-view", "pg", `CREATE TEMP VIEW adv_v AS SELECT * FROM users`, `SELECT email FROM adv_v`),
+		copyCase("pg-copy-alter-type", "pg", `ALTER TABLE users ALTER COLUMN email TYPE bytea USING email::bytea`, `SELECT email FROM users`),
+		copyCase("my-copy-insert-select-into-plain-set", "my", `INSERT INTO notes SET id = 1, body = (SELECT email FROM users WHERE id = 7)`, `SELECT body FROM notes`),
+		copyCase("my-copy-multi-table-update", "my", `UPDATE notes, users SET notes.body = users.email WHERE users.id = 7`, `SELECT body FROM notes`),
+		copyCase("my-copy-select-into-outfile", "my", `SELECT email FROM users INTO OUTFILE '/tmp/kmsenc-adv-outfile'`, `SELECT 1`),
+	)
 	return cs
 }
